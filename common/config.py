@@ -1,0 +1,88 @@
+"""Settings, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/ecommerce.db"
+# Only good enough for a laptop; production refuses to start with it.
+DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
+
+AppEnv = Literal["development", "test", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every knob of both services. Names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: AppEnv = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    database_read_url: str | None = None
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    store_timezone: str = "UTC"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: LogLevel = "INFO"
+    log_json: bool = True
+
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
+    db_pool_recycle: int = Field(default=1800, ge=1)
+    db_connect_timeout: int = Field(default=5, ge=1, le=120)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # Bounded retries of a unit of work that hit a deadlock or lock-wait timeout.
+    db_retry_attempts: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("database_read_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # "https://a.example, https://b.example" reads better in an env file than JSON.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.app_env == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEVELOPMENT_JWT_SECRET:
+                raise ValueError("JWT_SECRET must be set to a secret of your own in production")
+            if len(secret) < 32:
+                raise ValueError("JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.store_timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import time)."""
+    return Settings()

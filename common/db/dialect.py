@@ -1,0 +1,142 @@
+"""Every difference between MySQL/MariaDB and SQLite that the services need, in one place.
+
+Services build statements with these helpers and never branch on the dialect themselves:
+
+- `date_bucket(interval, date_expr)`: the first day of the day/week/month/quarter/year bucket
+  of a DATE expression (weeks are ISO weeks, starting on Monday).
+- `upsert(dialect_name, table, ...)`: INSERT that updates on a key conflict
+  (`ON DUPLICATE KEY UPDATE` / `ON CONFLICT DO UPDATE`).
+- Row locks: `select(...).with_for_update(skip_locked=...)` is portable as it is. MySQL takes
+  row locks; SQLite renders nothing because it serializes writers with one database lock, and a
+  writer that loses the race gets "database is locked", which `is_retryable` accepts.
+- `is_retryable` / `is_unavailable`: classify driver errors (deadlock, lock wait, lost server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import Date, Table
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.functions import FunctionElement
+
+Interval = Literal["day", "week", "month", "quarter", "year"]
+INTERVALS: tuple[Interval, ...] = ("day", "week", "month", "quarter", "year")
+
+# MySQL server error numbers.
+ER_LOCK_WAIT_TIMEOUT = 1205
+ER_LOCK_DEADLOCK = 1213
+# Client-side (CR_*) numbers that mean the server cannot be reached or the link dropped.
+_CONNECTION_LOST = {2002, 2003, 2005, 2006, 2013, 2055}
+
+
+class date_bucket(FunctionElement[Any]):
+    """`date_bucket("month", sale.c.business_date)` -> first day of that month, as a DATE."""
+
+    type = Date()
+    inherit_cache = True
+    name = "date_bucket"
+
+    def __init__(self, interval: Interval, expr: ColumnElement[Any]) -> None:
+        if interval not in INTERVALS:
+            raise ValueError(f"unknown interval {interval!r}")
+        self.interval = interval
+        super().__init__(expr)
+
+
+def _bucket_argument(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    (expr,) = element.clauses.clauses
+    return compiler.process(expr, **kw)
+
+
+@compiles(date_bucket, "mysql")
+def _date_bucket_mysql(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    d = _bucket_argument(element, compiler, **kw)
+    return {
+        "day": f"DATE({d})",
+        "week": f"DATE_SUB(DATE({d}), INTERVAL WEEKDAY({d}) DAY)",
+        "month": f"DATE_SUB(DATE({d}), INTERVAL DAYOFMONTH({d}) - 1 DAY)",
+        "quarter": f"(MAKEDATE(YEAR({d}), 1) + INTERVAL QUARTER({d}) - 1 QUARTER)",
+        "year": f"MAKEDATE(YEAR({d}), 1)",
+    }[element.interval]
+
+
+@compiles(date_bucket, "sqlite")
+def _date_bucket_sqlite(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    d = _bucket_argument(element, compiler, **kw)
+    return {
+        "day": f"date({d})",
+        "week": f"date({d}, '-' || ((CAST(strftime('%w', {d}) AS INTEGER) + 6) % 7) || ' days')",
+        "month": f"date({d}, 'start of month')",
+        "quarter": (
+            f"date({d}, 'start of month', "
+            f"'-' || ((CAST(strftime('%m', {d}) AS INTEGER) - 1) % 3) || ' months')"
+        ),
+        "year": f"date({d}, 'start of year')",
+    }[element.interval]
+
+
+def upsert(
+    dialect_name: str,
+    table: Table,
+    *,
+    conflict_columns: Sequence[str],
+    set_: Callable[[Any], Mapping[str, Any]],
+) -> Insert:
+    """An INSERT that, on a conflict of `conflict_columns`, applies `set_(incoming)` instead.
+
+    `incoming` gives the columns of the row that was proposed (`VALUES(x)` / `excluded.x`), so
+    `set_=lambda new: {"units": table.c.units + new.units}` accumulates.
+    """
+    if dialect_name in ("mysql", "mariadb"):
+        mysql_stmt = mysql.insert(table)
+        return mysql_stmt.on_duplicate_key_update(dict(set_(mysql_stmt.inserted)))
+    if dialect_name == "sqlite":
+        sqlite_stmt = sqlite.insert(table)
+        return sqlite_stmt.on_conflict_do_update(
+            index_elements=list(conflict_columns), set_=dict(set_(sqlite_stmt.excluded))
+        )
+    raise ValueError(f"no upsert for dialect {dialect_name!r}")
+
+
+def _driver_code(error: BaseException) -> int | None:
+    orig = getattr(error, "orig", None)
+    args = getattr(orig, "args", None)
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+def _sqlite_message(error: BaseException) -> str:
+    orig = getattr(error, "orig", None)
+    if orig is not None and type(orig).__module__.startswith("sqlite3"):
+        return str(orig).lower()
+    return ""
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A transient conflict: rerunning the whole unit of work may succeed."""
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if _driver_code(error) in (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT):
+        return True
+    return "database is locked" in _sqlite_message(error)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached (down, refused, dropped link, pool exhausted)."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection in time
+        return True
+    if isinstance(error, (TimeoutError, ConnectionError)):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or _driver_code(error) in _CONNECTION_LOST:
+        return True
+    return "unable to open database file" in _sqlite_message(error)

@@ -1,0 +1,49 @@
+"""Run a unit of work in its own transaction, retrying it on deadlock and lock-wait errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.db.dialect import is_retryable
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+async def run_in_transaction(
+    session_factory: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    attempts: int = 5,
+) -> T:
+    """Open a session, run `work`, commit; rerun everything from scratch on a transient conflict.
+
+    `work` must be safe to rerun: it reads what it needs inside the transaction it is given.
+    """
+    for attempt in range(1, attempts + 1):
+        async with session_factory() as session:
+            try:
+                result = await work(session)
+                await session.commit()
+                return result
+            except DBAPIError as error:
+                await session.rollback()
+                if attempt == attempts or not is_retryable(error):
+                    raise
+                logger.warning(
+                    "transient database conflict, retrying",
+                    extra={
+                        "attempt": attempt,
+                        "error_code": getattr(error.orig, "args", [None])[0],
+                    },
+                )
+        # Jittered exponential backoff so the contenders do not collide again in step.
+        await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Every model module is imported here, so `Base.metadata` knows the whole schema."""

@@ -1,0 +1,63 @@
+"""Request-scoped dependencies: one session per request, committed at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.config import Settings
+from common.db.engine import Database
+from common.db.transaction import run_in_transaction
+
+T = TypeVar("T")
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session. The transaction commits once, after the endpoint returns and
+    before the response is sent (the dependency has function scope); any error rolls it back."""
+    async with get_database(request).session_factory() as session:
+        yield session
+        await session.commit()
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session on the read replica when `DATABASE_READ_URL` is set, else on the primary."""
+    async with get_database(request).read_session_factory() as session:
+        yield session
+
+
+class UnitOfWork:
+    """For writes that lock stock or money: runs the work in its own transaction and reruns
+    all of it on deadlock or lock-wait errors."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return await run_in_transaction(
+            self._database.session_factory, work, attempts=self._database.retry_attempts
+        )
+
+
+def get_unit_of_work(request: Request) -> UnitOfWork:
+    return UnitOfWork(get_database(request))
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -1,0 +1,52 @@
+"""Liveness, readiness and nothing else: probes must stay cheap."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from common import __version__
+from common.errors import DatabaseUnavailable
+from common.web.dependencies import DatabaseDep, SettingsDep
+from common.web.openapi import problem_responses
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+
+
+@router.get("/health", response_model=Health, summary="Process is alive")
+async def health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    summary="Database is reachable",
+    responses=problem_responses(503),
+)
+async def ready(database: DatabaseDep, settings: SettingsDep) -> Readiness:
+    async def ping() -> None:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), timeout=settings.db_connect_timeout + 1)
+    except Exception as error:
+        raise DatabaseUnavailable(
+            "The database did not answer.", headers={"Retry-After": "5"}
+        ) from error
+    return Readiness(status="ready", database="ok")

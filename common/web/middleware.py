@@ -1,0 +1,72 @@
+"""Request id and access log, as a plain ASGI middleware (no buffering of bodies)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.web.errors import unexpected_error_response
+from common.web.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Echo a caller's id only when it is short and printable: it ends up in logs.
+_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+access_logger = logging.getLogger("access")
+error_logger = logging.getLogger("common.web.errors")
+
+
+class RequestContextMiddleware:
+    """Sets `X-Request-ID` (echoed or generated), logs each request, and is the last line of
+    defence: an exception nobody handled becomes a 500 problem with no internals."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _ACCEPTABLE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_code = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status_code = message["status"]
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception("unhandled error")
+            if not response_started:
+                response = unexpected_error_response(instance=scope.get("path"))
+                await response(scope, receive, send_with_id)
+        finally:
+            access_logger.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status_code,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,1 @@
+"""Catalog, inventory ledger, reservations, reviews and bulk import (port 8000)."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from common.config import DEFAULT_DATABASE_URL, DEVELOPMENT_JWT_SECRET, Settings
+
+
+def build(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_defaults_run_on_an_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = build()
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.database_url.startswith("sqlite+aiosqlite:///./var/")
+    assert settings.store_timezone == "UTC"
+    assert settings.database_read_url is None
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        build(app_env="production", jwt_secret=DEVELOPMENT_JWT_SECRET)
+
+
+def test_production_refuses_a_short_secret() -> None:
+    with pytest.raises(ValidationError, match="at least 32"):
+        build(app_env="production", jwt_secret="short")
+
+
+def test_production_accepts_a_real_secret() -> None:
+    settings = build(app_env="production", jwt_secret="s" * 48)
+    assert settings.jwt_secret.get_secret_value() == "s" * 48
+
+
+def test_development_allows_the_default_secret() -> None:
+    assert build().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+
+
+def test_unknown_timezone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="IANA"):
+        build(store_timezone="Mars/Olympus_Mons")
+
+
+def test_environment_and_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "STORE_TIMEZONE=Europe/Madrid\nCORS_ORIGINS=https://a.example, https://b.example\n"
+    )
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("DATABASE_READ_URL", "")
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    assert settings.store_timezone == "Europe/Madrid"
+    assert settings.timezone.key == "Europe/Madrid"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.log_level == "DEBUG"
+    assert settings.database_read_url is None
+
+
+def test_pool_sizes_are_bounded() -> None:
+    with pytest.raises(ValidationError):
+        build(db_pool_size=0)
