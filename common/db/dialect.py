@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 Interval = Literal["day", "week", "month", "quarter", "year"]
 INTERVALS: tuple[Interval, ...] = ("day", "week", "month", "quarter", "year")
@@ -42,6 +43,11 @@ class date_bucket(FunctionElement[Any]):
     type = Date()
     inherit_cache = True
     name = "date_bucket"
+    # The interval changes the SQL, so it must be part of the statement cache key.
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("interval", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, interval: Interval, expr: ColumnElement[Any]) -> None:
         if interval not in INTERVALS:
