@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.web import create_app
+from sales_microservice.analytics.router import router as analytics_router
+from sales_microservice.sales.router import router as sales_router
 
 DESCRIPTION = """
 Sales transactions and revenue analytics for the e-commerce manager's dashboard: what sold,
@@ -19,7 +21,18 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Sales",
         description=DESCRIPTION,
-        tags=[],
+        routers=[sales_router, analytics_router],
+        tags=[
+            {
+                "name": "sales",
+                "description": "Sales transactions: each takes stock and feeds the daily rollup.",
+            },
+            {
+                "name": "analytics",
+                "description": "Revenue, refunds, cost, profit and units by period, category "
+                "and product, with period comparisons; `Accept: text/csv` for CSV.",
+            },
+        ],
         **overrides,
     )
 
