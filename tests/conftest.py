@@ -205,3 +205,13 @@ async def sales_client(
     app = build_sales_app(settings=settings, database=isolated_database)
     async for client in serve(app, "http://sales.test"):
         yield client
+
+
+@pytest.fixture
+async def committed_sales_client(
+    settings: Settings, committed_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The sales service on real commits, for concurrency tests."""
+    app = build_sales_app(settings=settings, database=committed_database)
+    async for client in serve(app, "http://sales.test"):
+        yield client
