@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +14,7 @@ from common.config import Settings
 from common.db import Database
 from common.models.identity import UserAccount
 from common.security import verify_password
+from tests.conftest import Backend
 from tests.factories import make_account
 
 
@@ -52,3 +57,28 @@ def test_create_admin_refuses_bad_input(
 ) -> None:
     assert main(["create-admin", "--email", email, "--password", password]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+async def test_create_admin_command_uses_the_configured_database(
+    committed_database: Database, backend: Backend
+) -> None:
+    environment = {**os.environ, "DATABASE_URL": backend.url, "APP_ENV": "test"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "common.cli",
+        "create-admin",
+        "--email",
+        "Ops@Example.test",
+        "--password",
+        "long enough 3",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "created admin ops@example.test"
+    account = await account_by_email(committed_database, "ops@example.test")
+    assert account is not None
+    assert account.role == "admin"
