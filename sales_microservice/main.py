@@ -5,6 +5,21 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.web import create_app
+from common.web.auth import AUTH_TAG
+from common.web.auth import router as auth_router
+from sales_microservice.auth.router import router as registration_router
+from sales_microservice.customers.router import router as customers_router
+from sales_microservice.wallet.router import router as wallet_router
+
+TAGS = [
+    AUTH_TAG,
+    {"name": "customers", "description": "Accounts: search, create, update, deactivate."},
+    {
+        "name": "wallet",
+        "description": "Customer wallets: an append-only ledger behind a balance that never "
+        "goes below zero. Top-ups and debits accept an `Idempotency-Key`.",
+    },
+]
 
 DESCRIPTION = """
 Sales transactions and revenue analytics for the e-commerce manager's dashboard: what sold,
@@ -19,7 +34,9 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Sales",
         description=DESCRIPTION,
-        tags=[],
+        routers=[registration_router, customers_router, wallet_router],
+        root_routers=[auth_router],
+        tags=TAGS,
         **overrides,
     )
 
