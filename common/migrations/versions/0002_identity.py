@@ -2,7 +2,7 @@
 
 Self-contained: creates and drops only its own tables.
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-21
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from common.db.types import Money, UTCDateTime
 
-revision: str = "0003"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
