@@ -8,15 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.config import get_settings
-from common.db import Database
+from common.accounts import create_or_promote_admin
+from common.config import Settings, get_settings
+from common.db import Database, run_in_transaction
+from common.schemas.identity import EMAIL_PATTERN, normalize_email
+from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,41 @@ def _rebuild_rollups(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_admin(args: argparse.Namespace) -> int:
+    password: str = args.password
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        print(
+            f"error: the password must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} "
+            "characters",
+            file=sys.stderr,
+        )
+        return 2
+    email = normalize_email(args.email)
+    if not EMAIL_PATTERN.match(email):
+        print(f"error: {args.email!r} is not an e-mail address", file=sys.stderr)
+        return 2
+    created = asyncio.run(create_admin(get_settings(), email=email, password=password))
+    print(f"{'created' if created else 'promoted'} admin {email}")
+    return 0
+
+
+async def create_admin(settings: Settings, *, email: str, password: str) -> bool:
+    """Create the admin, or promote and re-activate the account with that e-mail and give it
+    this password. True when the account is new."""
+    database = Database.from_settings(settings)
+    try:
+
+        async def work(session: AsyncSession) -> bool:
+            _, created = await create_or_promote_admin(
+                session, email=email, password=password, settings=settings
+            )
+            return created
+
+        return await run_in_transaction(database.session_factory, work)
+    finally:
+        await database.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m common.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -65,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     rollups.add_argument("--from", dest="start", type=date.fromisoformat, help="first day")
     rollups.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
     rollups.set_defaults(handler=_rebuild_rollups)
+    create_admin_command = commands.add_parser(
+        "create-admin", help="create an admin account, or promote an existing one"
+    )
+    create_admin_command.add_argument("--email", required=True)
+    create_admin_command.add_argument(
+        "--password",
+        required=True,
+        help=f"{PASSWORD_MIN_LENGTH}-{PASSWORD_MAX_LENGTH} characters; replaces any old one",
+    )
+    create_admin_command.set_defaults(handler=_create_admin)
     return parser
 
 

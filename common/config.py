@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     # Bounded retries of a unit of work that hit a deadlock or lock-wait timeout.
     db_retry_attempts: int = Field(default=5, ge=1, le=50)
 
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    # Argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile; only tests
+    # lower them (hashing at 64 MiB per call would dominate the suite on a small machine).
+    # Hashes made with other parameters are upgraded at the next successful login.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_cost_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
+    # Failed logins allowed per window, counted per account and per client address.
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=50, ge=1, le=100_000)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    # An Idempotency-Key is remembered this long; an in-flight claim older than the lease is
+    # treated as abandoned (its request died before committing) and may be taken over.
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
+
     @field_validator("database_read_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
@@ -75,6 +92,15 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a secret of your own in production")
             if len(secret) < 32:
                 raise ValueError("JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_lanes(self) -> Settings:
+        # Argon2 needs at least 8 KiB per lane; refuse at start-up instead of at first login.
+        if self.password_hash_memory_cost_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "PASSWORD_HASH_MEMORY_COST_KIB must be at least 8 * PASSWORD_HASH_PARALLELISM"
+            )
         return self
 
     @property

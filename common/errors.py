@@ -49,9 +49,20 @@ class InvalidInput(AppError):
 
 
 class Unauthenticated(AppError):
+    """401: always carries a `WWW-Authenticate` challenge (RFC 9110 requires one)."""
+
     status_code = 401
     code = "unauthenticated"
     title = "Authentication required"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})}, **extra)
 
 
 class Forbidden(AppError):

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
-
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +16,8 @@ from common.db.dialect import upsert
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
 from common.inventory import ProductNotFound, record_movement
-from common.models.inventory import MovementKind
 from common.models.catalog import Product
+from common.models.inventory import MovementKind
 from common.models.sales import Sale, SaleKind, SalesDaily
 
 MAX_AMOUNT = Decimal("9999999999.99")  # DECIMAL(12,2)

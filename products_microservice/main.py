@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.web import create_app
+from common.web.auth import AUTH_TAG
+from common.web.auth import router as auth_router
 
 DESCRIPTION = """
 Catalog, categories and the inventory ledger of the e-commerce manager.
@@ -19,7 +21,8 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
-        tags=[],
+        root_routers=[auth_router],
+        tags=[AUTH_TAG],
         **overrides,
     )
 

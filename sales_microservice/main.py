@@ -5,8 +5,32 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.web import create_app
+from common.web.auth import AUTH_TAG
+from common.web.auth import router as auth_router
 from sales_microservice.analytics.router import router as analytics_router
+from sales_microservice.auth.router import router as registration_router
+from sales_microservice.customers.router import router as customers_router
 from sales_microservice.sales.router import router as sales_router
+from sales_microservice.wallet.router import router as wallet_router
+
+TAGS = [
+    AUTH_TAG,
+    {"name": "customers", "description": "Accounts: search, create, update, deactivate."},
+    {
+        "name": "wallet",
+        "description": "Customer wallets: an append-only ledger behind a balance that never "
+        "goes below zero. Top-ups and debits accept an `Idempotency-Key`.",
+    },
+    {
+        "name": "sales",
+        "description": "Sales transactions: each takes stock and feeds the daily rollup.",
+    },
+    {
+        "name": "analytics",
+        "description": "Revenue, refunds, cost, profit and units by period, category and "
+        "product, with period comparisons; `Accept: text/csv` for CSV.",
+    },
+]
 
 DESCRIPTION = """
 Sales transactions and revenue analytics for the e-commerce manager's dashboard: what sold,
@@ -21,18 +45,15 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Sales",
         description=DESCRIPTION,
-        routers=[sales_router, analytics_router],
-        tags=[
-            {
-                "name": "sales",
-                "description": "Sales transactions: each takes stock and feeds the daily rollup.",
-            },
-            {
-                "name": "analytics",
-                "description": "Revenue, refunds, cost, profit and units by period, category "
-                "and product, with period comparisons; `Accept: text/csv` for CSV.",
-            },
+        routers=[
+            registration_router,
+            customers_router,
+            wallet_router,
+            sales_router,
+            analytics_router,
         ],
+        root_routers=[auth_router],
+        tags=TAGS,
         **overrides,
     )
 

@@ -62,6 +62,10 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "db_pool_size": 20,
         "db_max_overflow": 80,
         "db_connect_timeout": 3,
+        # Cheap Argon2 so hundreds of logins stay fast; production keeps the RFC 9106 profile.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_cost_kib": 8,
+        "password_hash_parallelism": 1,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -199,5 +203,15 @@ async def sales_client(
     settings: Settings, isolated_database: Database
 ) -> AsyncIterator[AsyncClient]:
     app = build_sales_app(settings=settings, database=isolated_database)
+    async for client in serve(app, "http://sales.test"):
+        yield client
+
+
+@pytest.fixture
+async def committed_sales_client(
+    settings: Settings, committed_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The sales service on real commits, for concurrency tests."""
+    app = build_sales_app(settings=settings, database=committed_database)
     async for client in serve(app, "http://sales.test"):
         yield client

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from common import __version__
@@ -73,6 +74,7 @@ def create_app(
     Instrumentator(
         excluded_handlers=["/metrics", "/health", "/ready"],
         should_group_status_codes=False,
+        registry=metrics_registry(),
     ).instrument(app, metric_namespace="ecommerce", metric_subsystem=title_slug(title)).expose(
         app, endpoint="/metrics", include_in_schema=False
     )
@@ -88,6 +90,17 @@ def create_app(
     # Added last, so it is the outermost: every response, even a crash, carries the id.
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def metrics_registry() -> CollectorRegistry:
+    """A registry per app. With the process-wide default one, only the first app of a given
+    title that serves a request in a process gets metrics (the instrumentator skips metrics
+    already registered), so any later app - every test after the first - recorded none."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
 
 
 def title_slug(title: str) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from common.db.dialect import Interval
+from common.security import RequireAdmin
 from common.web import ReadSessionDep, SettingsDep, problem_responses
 from common.web.csv import CSV_RESPONSE, csv_response, wants_csv
 from sales_microservice.analytics import service
@@ -24,7 +25,12 @@ from sales_microservice.analytics.schemas import (
 )
 from sales_microservice.analytics.service import ReportFilter
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(
+    prefix="/analytics",
+    tags=["analytics"],
+    dependencies=[RequireAdmin],
+    responses=problem_responses(401, 403),
+)
 DEFAULT_DAYS = 30
 MAX_IDS = 100
 RESPONSES = {**problem_responses(422), **CSV_RESPONSE}

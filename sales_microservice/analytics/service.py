@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from common.models.catalog import Category, Product
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.dialect import Interval, date_bucket
 from common.errors import InvalidInput
-from common.models.catalog import Category, Product
 from common.models.sales import SalesDaily
 from sales_microservice.analytics.periods import (
     MAX_BUCKETS,
@@ -189,15 +188,14 @@ async def _totals(session: AsyncSession, report: ReportFilter, period: DateRange
 
 def _change(current: Decimal | int | None, previous: Decimal | int | None) -> Change:
     now, before = Decimal(current or 0), Decimal(previous or 0)
-    return Change(absolute=(now - before).quantize(CENT), percentage=_ratio(now - before, abs(before)))
+    return Change(
+        absolute=(now - before).quantize(CENT), percentage=_ratio(now - before, abs(before))
+    )
 
 
 def metrics_change(current: Metrics, previous: Metrics) -> MetricsChange:
     return MetricsChange(
-        **{
-            name: _change(getattr(current, name), getattr(previous, name))
-            for name in METRIC_NAMES
-        }
+        **{name: _change(getattr(current, name), getattr(previous, name)) for name in METRIC_NAMES}
     )
 
 
@@ -430,9 +428,7 @@ async def summary(session: AsyncSession, report: ReportFilter) -> Summary:
         average_sale_value=_card(_average(current), _average(previous)),
         profit=_card(current.profit, previous.profit),
         margin=_card(current.margin, previous.margin),
-        best_product=await _leader(
-            session, by_product_statement(report, report.period), Product
-        ),
+        best_product=await _leader(session, by_product_statement(report, report.period), Product),
         best_category=await _leader(
             session, by_category_statement(report, report.period), Category
         ),

@@ -9,11 +9,17 @@ from common.db.pagination import paginate
 from common.models.sales import Sale
 from common.sales import record_sale
 from common.schemas import Page, PageDep
+from common.security import AdminUser, RequireAdmin
 from common.web import API_PREFIX, ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.sales import service
 from sales_microservice.sales.schemas import SaleCreate, SaleRead, SaleSort
 
-router = APIRouter(prefix="/sales", tags=["sales"])
+router = APIRouter(
+    prefix="/sales",
+    tags=["sales"],
+    dependencies=[RequireAdmin],
+    responses=problem_responses(401, 403),
+)
 
 IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 
@@ -26,7 +32,11 @@ IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
     responses=problem_responses(404, 409, 422),
 )
 async def create_sale(
-    body: SaleCreate, uow: UnitOfWorkDep, settings: SettingsDep, response: Response
+    body: SaleCreate,
+    admin: AdminUser,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> Sale:
     """Takes the stock, writes the sale and updates the daily rollup in one transaction."""
     sale = await uow.run(
@@ -37,13 +47,16 @@ async def create_sale(
             unit_price=body.unit_price,
             sold_at=body.sold_at,
             timezone=settings.timezone,
+            actor=f"user:{admin.id}",
         )
     )
     response.headers["Location"] = f"{API_PREFIX}{router.prefix}/{sale.id}"
     return sale
 
 
-@router.get("", response_model=Page[SaleRead], summary="List sales", responses=problem_responses(422))
+@router.get(
+    "", response_model=Page[SaleRead], summary="List sales", responses=problem_responses(422)
+)
 async def list_sales(
     session: ReadSessionDep,
     page: PageDep,
@@ -72,4 +85,3 @@ async def get_sale(
     sale_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: ReadSessionDep
 ) -> Sale:
     return await service.get_sale(session, sale_id)
-

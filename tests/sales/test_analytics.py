@@ -119,8 +119,16 @@ async def _generate(store_settings: Settings, database: Database) -> AsyncIterat
                 )
                 sold.append(sale)
                 remaining[sale.id] = sale.quantity
-                rows.append(_row(sale.product_id, sale.category_id, sale.quantity,
-                                 sale.unit_price, sale.unit_cost, moment))
+                rows.append(
+                    _row(
+                        sale.product_id,
+                        sale.category_id,
+                        sale.quantity,
+                        sale.unit_price,
+                        sale.unit_cost,
+                        moment,
+                    )
+                )
                 refundable = [s for s in sold if remaining[s.id] > 0]
                 if rng.random() < 0.1 and refundable:
                     refunded = rng.choice(refundable)
@@ -131,8 +139,16 @@ async def _generate(store_settings: Settings, database: Database) -> AsyncIterat
                         session, sale=refunded, quantity=back, refunded_at=later, timezone=STORE
                     )
                     assert refund.quantity == -back
-                    rows.append(_row(refunded.product_id, refunded.category_id, -back,
-                                     refunded.unit_price, refunded.unit_cost, later))
+                    rows.append(
+                        _row(
+                            refunded.product_id,
+                            refunded.category_id,
+                            -back,
+                            refunded.unit_price,
+                            refunded.unit_cost,
+                            later,
+                        )
+                    )
             await session.commit()
         async for sales_client in serve(
             build_sales_app(settings=store_settings, database=database)
@@ -143,8 +159,14 @@ async def _generate(store_settings: Settings, database: Database) -> AsyncIterat
 def _row(
     product: int, category: int, quantity: int, price: Decimal, cost: Decimal, moment: datetime
 ) -> Row:
-    return Row(product, category, quantity, price * quantity, cost * quantity,
-               moment.astimezone(STORE).date())
+    return Row(
+        product,
+        category,
+        quantity,
+        price * quantity,
+        cost * quantity,
+        moment.astimezone(STORE).date(),
+    )
 
 
 def expected_metrics(rows: Iterable[Row]) -> dict[str, Any]:
@@ -170,7 +192,14 @@ def reported_metrics(item: dict[str, Any]) -> dict[str, Any]:
     return {
         name: (money(item[name]) if isinstance(item[name], str) else item[name])
         for name in (
-            "revenue", "refunds", "net_revenue", "cost", "profit", "margin", "units", "sales_count"
+            "revenue",
+            "refunds",
+            "net_revenue",
+            "cost",
+            "profit",
+            "margin",
+            "units",
+            "sales_count",
         )
     }
 
@@ -184,11 +213,15 @@ def independent_bucket(interval: str, day: date) -> date:
     if interval == "month":
         return date(day.year, day.month, 1)
     if interval == "quarter":
-        return date(day.year, {1: 1, 2: 1, 3: 1, 4: 4, 5: 4, 6: 4, 7: 7, 8: 7, 9: 7}.get(day.month, 10), 1)
+        return date(
+            day.year, {1: 1, 2: 1, 3: 1, 4: 4, 5: 4, 6: 4, 7: 7, 8: 7, 9: 7}.get(day.month, 10), 1
+        )
     return date(day.year, 1, 1)
 
 
-def within(rows: list[Row], start: date, end: date, keep: Callable[[Row], bool] = lambda r: True) -> list[Row]:
+def within(
+    rows: list[Row], start: date, end: date, keep: Callable[[Row], bool] = lambda r: True
+) -> list[Row]:
     return [r for r in rows if start <= r.local_day <= end and keep(r)]
 
 
@@ -233,11 +266,17 @@ async def test_filters_by_product_and_category(world: World) -> None:
         "product_id": [product],
         "category_id": [category, world.categories[0]],
     }
-    response = await world.sales.get("/api/v1/analytics/revenue", params={**params, "interval": "month"})
+    response = await world.sales.get(
+        "/api/v1/analytics/revenue", params={**params, "interval": "month"}
+    )
     keep = {world.categories[0], category}
     expected = expected_metrics(
-        within(world.rows, date(2025, 2, 1), date(2025, 10, 31),
-               lambda r: r.product_id == product and r.category_id in keep)
+        within(
+            world.rows,
+            date(2025, 2, 1),
+            date(2025, 10, 31),
+            lambda r: r.product_id == product and r.category_id in keep,
+        )
     )
     assert reported_metrics(response.json()["totals"]) == expected
 
@@ -258,8 +297,12 @@ async def test_by_category_rows_shares_and_comparison(world: World) -> None:
     assert {item["category_id"] for item in report["items"]} == set(world.categories)
     for item in report["items"]:
         mine = within(world.rows, start, end, lambda r, c=item["category_id"]: r.category_id == c)
-        before = within(world.rows, date(2024, 12, 31), date(2025, 6, 30),
-                        lambda r, c=item["category_id"]: r.category_id == c)
+        before = within(
+            world.rows,
+            date(2024, 12, 31),
+            date(2025, 6, 30),
+            lambda r, c=item["category_id"]: r.category_id == c,
+        )
         assert reported_metrics(item) == expected_metrics(mine)
         assert reported_metrics(item["comparison"]) == expected_metrics(before)
         net, old = expected_metrics(mine)["net_revenue"], expected_metrics(before)["net_revenue"]
@@ -289,26 +332,39 @@ async def test_by_product_ranks_every_product(world: World, sort: str) -> None:
     assert values == sorted(values, reverse=True)
     bottom = await world.sales.get(
         "/api/v1/analytics/revenue/by-product",
-        params={"start": start.isoformat(), "end": end.isoformat(), "sort": sort,
-                "order": "asc", "limit": 3},
+        params={
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "sort": sort,
+            "order": "asc",
+            "limit": 3,
+        },
     )
     assert [i["product_id"] for i in bottom.json()["items"]] == [
-        i["product_id"] for i in sorted(items, key=lambda i: (Decimal(str(i[sort])), i["product_id"]))[:3]
+        i["product_id"]
+        for i in sorted(items, key=lambda i: (Decimal(str(i[sort])), i["product_id"]))[:3]
     ]
 
 
 async def test_summary_cards_and_leaders(world: World) -> None:
     start, end = date(2025, 4, 1), date(2025, 6, 30)
-    summary = (await world.sales.get(
-        "/api/v1/analytics/summary", params={"start": start.isoformat(), "end": end.isoformat()}
-    )).json()
+    summary = (
+        await world.sales.get(
+            "/api/v1/analytics/summary", params={"start": start.isoformat(), "end": end.isoformat()}
+        )
+    ).json()
     now = expected_metrics(within(world.rows, start, end))
     before = expected_metrics(within(world.rows, date(2024, 12, 31), date(2025, 3, 31)))
     assert money(summary["net_revenue"]["value"]) == now["net_revenue"]
     assert money(summary["net_revenue"]["previous"]) == before["net_revenue"]
-    assert money(summary["net_revenue"]["change"]["absolute"]) == now["net_revenue"] - before["net_revenue"]
+    assert (
+        money(summary["net_revenue"]["change"]["absolute"])
+        == now["net_revenue"] - before["net_revenue"]
+    )
     assert int(Decimal(summary["units"]["value"])) == now["units"]
-    assert money(summary["average_sale_value"]["value"]) == money(now["net_revenue"] / now["sales_count"])
+    assert money(summary["average_sale_value"]["value"]) == money(
+        now["net_revenue"] / now["sales_count"]
+    )
     by_product: dict[int, Decimal] = defaultdict(Decimal)
     for row in within(world.rows, start, end):
         by_product[row.product_id] += row.revenue

@@ -43,8 +43,15 @@ async def rollup_totals(session: AsyncSession) -> list[tuple[Any, ...]]:
     d = SalesDaily
     rows = await session.execute(
         select(
-            d.business_date, d.product_id, d.category_id, d.units_sold, d.units_refunded,
-            d.revenue, d.refunds, d.cost, d.sales_count,
+            d.business_date,
+            d.product_id,
+            d.category_id,
+            d.units_sold,
+            d.units_refunded,
+            d.revenue,
+            d.refunds,
+            d.cost,
+            d.sales_count,
         ).order_by(d.business_date, d.product_id, d.category_id)
     )
     return [_normal(row) for row in rows]
@@ -73,13 +80,19 @@ async def test_rollup_equals_raw_after_sales_refunds_and_rebuilds(
             moment = start + timedelta(minutes=rng.randrange(60 * 24 * 60))
             sales.append(
                 await record_sale(
-                    session, product_id=rng.choice(products), quantity=rng.randint(1, 4),
-                    sold_at=moment, timezone=TOKYO,
+                    session,
+                    product_id=rng.choice(products),
+                    quantity=rng.randint(1, 4),
+                    sold_at=moment,
+                    timezone=TOKYO,
                 )
             )
         for sale in rng.sample(sales, 40):
             await record_refund(
-                session, sale=sale, quantity=rng.randint(1, sale.quantity), timezone=TOKYO,
+                session,
+                sale=sale,
+                quantity=rng.randint(1, sale.quantity),
+                timezone=TOKYO,
                 refunded_at=sale.sold_at + timedelta(hours=rng.randint(1, 72)),
             )
         raw = await raw_totals(session)

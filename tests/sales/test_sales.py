@@ -19,10 +19,10 @@ async def test_sale_takes_stock_and_snapshots_prices(
     sales_client: AsyncClient, catalog: Catalog
 ) -> None:
     category = await catalog.category()
-    product = await catalog.product(category_id=category, price="19.99", cost_price="7.25", stock=10)
-    response = await sales_client.post(
-        "/api/v1/sales", json={"product_id": product, "quantity": 3}
+    product = await catalog.product(
+        category_id=category, price="19.99", cost_price="7.25", stock=10
     )
+    response = await sales_client.post("/api/v1/sales", json={"product_id": product, "quantity": 3})
     assert response.status_code == 201
     sale = response.json()
     assert response.headers["location"] == f"/api/v1/sales/{sale['id']}"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from common.inventory import reconcile
+from common.models.catalog import Product
 from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
-from common.inventory import reconcile
-from common.models.catalog import Product
 from common.models.sales import Sale
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
@@ -41,7 +41,9 @@ async def test_hundred_concurrent_sales_never_oversell(
 
     async with committed_database.session_factory() as session:
         stock = await session.scalar(select(Product.stock_on_hand).where(Product.id == product))
-        sold = await session.scalar(select(func.sum(Sale.quantity)).where(Sale.product_id == product))
+        sold = await session.scalar(
+            select(func.sum(Sale.quantity)).where(Sale.product_id == product)
+        )
         assert (stock, sold) == (0, 40)
         assert await reconcile(session) == []
         assert await rollup_totals(session) == await raw_totals(session)

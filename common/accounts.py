@@ -1,0 +1,284 @@
+"""Accounts and sign-in: creating accounts, logging in, rotating and revoking refresh tokens.
+
+Used by the `/auth` routes of both services, the sales service's customer routes and the
+`create-admin` command.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.config import Settings
+from common.db.types import utcnow
+from common.errors import AppError, Conflict, NotFound, Unauthenticated
+from common.login_throttle import count_attempt, forgive_attempt, login_keys
+from common.models.identity import RefreshToken, Role, UserAccount
+from common.schemas.identity import TokenResponse, normalize_email
+from common.security import (
+    AccountDisabled,
+    create_access_token,
+    hash_password,
+    hash_refresh_token,
+    new_refresh_token,
+    verify_password,
+)
+from common.web.dependencies import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+class EmailExists(Conflict):
+    code = "email_exists"
+    title = "E-mail already registered"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "Invalid e-mail or password"
+
+
+class InvalidRefreshToken(Unauthenticated):
+    code = "invalid_refresh_token"
+    title = "Invalid refresh token"
+
+
+class TooManyLoginAttempts(AppError):
+    status_code = 429
+    code = "too_many_login_attempts"
+    title = "Too many failed logins"
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+async def get_account(
+    session: AsyncSession, user_id: int, *, for_update: bool = False
+) -> UserAccount:
+    statement = select(UserAccount).where(UserAccount.id == user_id)
+    if for_update:
+        statement = statement.with_for_update()
+    account = await session.scalar(statement)
+    if account is None:
+        raise AccountNotFound(f"No account with id {user_id}.")
+    return account
+
+
+async def find_account_by_email(session: AsyncSession, email: str) -> UserAccount | None:
+    account: UserAccount | None = await session.scalar(
+        select(UserAccount).where(UserAccount.email == normalize_email(email))
+    )
+    return account
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: str | None,
+    role: Role,
+    settings: Settings,
+) -> UserAccount:
+    email = normalize_email(email)
+    if await find_account_by_email(session, email) is not None:
+        raise EmailExists(f"An account with {email} already exists.")
+    account = UserAccount(
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        password_hash=await hash_password(password, settings),
+        role=role.value,
+    )
+    session.add(account)
+    await flush_account(session, email)
+    return account
+
+
+async def flush_account(session: AsyncSession, email: str) -> None:
+    """Flush a new or changed account; a concurrent insert of the same e-mail is 409."""
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise EmailExists(f"An account with {email} already exists.") from error
+
+
+async def create_or_promote_admin(
+    session: AsyncSession, *, email: str, password: str, settings: Settings
+) -> tuple[UserAccount, bool]:
+    """The admin with this e-mail, created if new; an existing account is promoted,
+    re-activated and given this password. Returns the account and whether it was created."""
+    account = await find_account_by_email(session, email)
+    if account is None:
+        account = await create_account(
+            session,
+            email=email,
+            password=password,
+            full_name=normalize_email(email).split("@", 1)[0],
+            phone=None,
+            role=Role.admin,
+            settings=settings,
+        )
+        return account, True
+    account.role = Role.admin.value
+    account.is_active = True
+    account.password_hash = await hash_password(password, settings)
+    await session.flush()
+    return account, False
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+async def issue_tokens(
+    session: AsyncSession,
+    *,
+    account: UserAccount,
+    settings: Settings,
+    now: datetime,
+    family_id: str | None = None,
+) -> tuple[TokenResponse, RefreshToken]:
+    """An access token and a new refresh token (a new family unless `family_id` is given)."""
+    secret, token_hash = new_refresh_token()
+    refresh_ttl = timedelta(days=settings.refresh_token_ttl_days)
+    refresh = RefreshToken(
+        user_id=account.id,
+        family_id=family_id or uuid.uuid4().hex,
+        token_hash=token_hash,
+        created_at=now,
+        expires_at=now + refresh_ttl,
+    )
+    session.add(refresh)
+    await session.flush()
+    access = create_access_token(user_id=account.id, role=account.role, settings=settings, now=now)
+    response = TokenResponse(
+        access_token=access.token,
+        expires_in=access.expires_in,
+        refresh_token=secret,
+        refresh_expires_in=int(refresh_ttl.total_seconds()),
+    )
+    return response, refresh
+
+
+async def login(
+    uow: UnitOfWork, *, email: str, password: str, address: str, settings: Settings
+) -> TokenResponse:
+    """Tokens for valid credentials. Every failure looks the same (`invalid_credentials`,
+    and an unknown e-mail still pays for one Argon2 verification), so the answer never tells
+    whether an account exists. The password is checked outside any transaction: no row lock
+    is held while Argon2 runs."""
+    now = utcnow()
+    email = normalize_email(email)
+    account_key, address_key = login_keys(email=email, address=address, settings=settings)
+
+    async def count(session: AsyncSession) -> tuple[int | None, UserAccount | None]:
+        wait = await count_attempt(session, (account_key, address_key), settings=settings, now=now)
+        return wait, None if wait else await find_account_by_email(session, email)
+
+    wait, account = await uow.run(count)
+    if wait is not None:
+        raise TooManyLoginAttempts(
+            f"Too many failed logins; try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+            retry_after=wait,
+        )
+    check = await verify_password(account.password_hash if account else None, password, settings)
+    if account is None or not check.valid:
+        raise InvalidCredentials("The e-mail or the password is wrong.")
+    if not account.is_active:
+        raise AccountDisabled("This account has been disabled.")
+    signed_in = account
+
+    async def finish(session: AsyncSession) -> TokenResponse:
+        await forgive_attempt(session, account=account_key, address=address_key)
+        if check.upgraded_hash is not None:
+            await session.execute(
+                update(UserAccount)
+                .where(UserAccount.id == signed_in.id)
+                .values(password_hash=check.upgraded_hash)
+            )
+        response, _ = await issue_tokens(session, account=signed_in, settings=settings, now=now)
+        return response
+
+    return await uow.run(finish)
+
+
+async def rotate_refresh_token(
+    session: AsyncSession, *, secret: str, settings: Settings, now: datetime
+) -> TokenResponse | None:
+    """New tokens for a valid refresh token, which stops working. `None` when it is not
+    valid: the caller answers 401 after this transaction commits, because presenting an
+    already rotated token revokes its whole family (someone holds a copy: a thief or the
+    victim, and we cannot tell which), and that revocation must stick."""
+    token = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(secret))
+    )
+    if token is None:
+        return None
+    if token.revoked_at is not None:
+        if token.replaced_by_id is not None:
+            await _revoke_family(session, token.family_id, now=now, reason="reuse")
+        return None
+    if token.expires_at <= now:
+        return None
+    account = await session.get(UserAccount, token.user_id)
+    if account is None or not account.is_active:
+        return None
+    response, successor = await issue_tokens(
+        session, account=account, settings=settings, now=now, family_id=token.family_id
+    )
+    # Guarded in SQL: of two concurrent rotations of one token exactly one wins; the other
+    # is a reuse of a rotated token and is treated as such.
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now, replaced_by_id=successor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        await _revoke_family(session, token.family_id, now=now, reason="concurrent reuse")
+        return None
+    return response
+
+
+async def revoke_refresh_token(session: AsyncSession, *, secret: str, now: datetime) -> None:
+    """Log out: revoke the token's family (every token of that sign-in). Unknown tokens are
+    ignored, so logging out twice is harmless."""
+    family_id = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_refresh_token(secret))
+    )
+    if family_id is not None:
+        await _revoke_family(session, family_id, now=now, reason=None)
+
+
+async def revoke_all_refresh_tokens(session: AsyncSession, *, user_id: int, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _revoke_family(
+    session: AsyncSession, family_id: str, *, now: datetime, reason: str | None
+) -> None:
+    if reason is not None:
+        logger.warning("refresh token %s: revoking its family", reason, extra={"family": family_id})
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )

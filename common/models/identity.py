@@ -1,0 +1,156 @@
+"""Accounts, their refresh tokens and wallets, login throttling, idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db.base import MYSQL_TABLE_ARGS, Base, TimestampMixin
+from common.db.types import utcnow
+
+EMAIL_MAX_LENGTH = 254
+FULL_NAME_MAX_LENGTH = 200
+PHONE_MAX_LENGTH = 32
+# The largest balance DECIMAL(12,2) holds; the wallet refuses to go past it instead of
+# letting the database raise an out-of-range error.
+MAX_WALLET_BALANCE = Decimal("9999999999.99")
+
+
+class Role(StrEnum):
+    admin = "admin"
+    customer = "customer"
+
+
+class WalletEntryKind(StrEnum):
+    top_up = "top_up"
+    debit = "debit"
+    payment = "payment"
+    refund = "refund"
+    adjustment = "adjustment"
+
+
+class IdempotencyStatus(StrEnum):
+    in_flight = "in_flight"
+    done = "done"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(member.value) for member in values)})"
+
+
+class UserAccount(TimestampMixin, Base):
+    """A person who signs in. `email` is stored trimmed and lower-cased, which is what makes
+    its unique index case-insensitive on every backend."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint("wallet_balance >= 0", name="wallet_balance_non_negative"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    full_name: Mapped[str] = mapped_column(String(FULL_NAME_MAX_LENGTH), index=True)
+    phone: Mapped[str | None] = mapped_column(String(PHONE_MAX_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), index=True, default=Role.customer.value)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    wallet_balance: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
+
+
+class RefreshToken(Base):
+    """A refresh token, kept only as the SHA-256 of its secret. Rotation links each token to
+    the one that replaced it; all tokens descended from one login share a `family_id`, so the
+    reuse of a rotated token can revoke the whole family."""
+
+    __tablename__ = "refresh_token"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("refresh_token.id"))
+
+
+class WalletEntry(Base):
+    """Append-only wallet ledger: the cached `user_account.wallet_balance` always equals the
+    sum of `amount` over a user's entries (`common.wallet.reconcile_wallets` proves it)."""
+
+    __tablename__ = "wallet_entry"
+    __table_args__ = (
+        CheckConstraint(_in("kind", WalletEntryKind), name="kind"),
+        CheckConstraint("amount <> 0", name="amount_non_zero"),
+        CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
+        Index(None, "user_id", "id"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal]
+    balance_after: Mapped[Decimal]
+    reference: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed-login counter of one account or one client address, in a fixed window.
+
+    Kept in the database because replicas share nothing else. `subject_hash` is the SHA-256
+    of the normalized e-mail or the address, so the table holds no addresses or guessed
+    e-mails in clear."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "subject_hash"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+
+
+class IdempotencyRecord(Base):
+    """One `Idempotency-Key` of one caller on one operation (`scope`), claimed before the
+    work runs and completed, with the response, in the same transaction as the work."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (
+        UniqueConstraint("scope", "idempotency_key"),
+        CheckConstraint(_in("status", IdempotencyStatus), name="status"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=IdempotencyStatus.in_flight.value)
+    # Random per claim: the completing transaction only succeeds while it still owns the claim.
+    claim_token: Mapped[str] = mapped_column(String(32))
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

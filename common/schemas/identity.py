@@ -1,0 +1,74 @@
+"""Request and response models of accounts and tokens, shared by both services."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from common.models.identity import (
+    EMAIL_MAX_LENGTH,
+    FULL_NAME_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    Role,
+)
+from common.schemas.base import Schema
+from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Trimmed and lower-cased before it is stored or compared: that is what makes e-mails unique
+# regardless of case. The shape check is deliberately loose; ownership is what matters.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=EMAIL_MAX_LENGTH,
+        pattern=EMAIL_PATTERN.pattern,
+    ),
+]
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=FULL_NAME_MAX_LENGTH)
+]
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=3,
+        max_length=PHONE_MAX_LENGTH,
+        pattern=r"^\+?[0-9 ()\-.]+$",
+    ),
+]
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class AccountRead(Schema):
+    id: int
+    email: str
+    full_name: str
+    phone: str | None
+    role: Role
+    is_active: bool
+    wallet_balance: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+
+class TokenResponse(Schema):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, no secret)
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(description="Single use: `POST /auth/refresh` returns a new one")
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
+
+
+class RefreshRequest(Schema):
+    refresh_token: str = Field(min_length=1, max_length=512)

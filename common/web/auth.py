@@ -1,0 +1,95 @@
+"""`/auth/*`: mounted at the root of both services, so either one's Swagger UI can sign in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from common.accounts import (
+    InvalidRefreshToken,
+    get_account,
+    login,
+    revoke_refresh_token,
+    rotate_refresh_token,
+)
+from common.db.types import utcnow
+from common.schemas.identity import AccountRead, RefreshRequest, TokenResponse
+from common.security import CurrentUser
+from common.web.dependencies import SessionDep, SettingsDep, UnitOfWorkDep
+from common.web.openapi import problem_responses
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+AUTH_TAG = {
+    "name": "auth",
+    "description": "Sign in with e-mail and password, refresh and revoke tokens. Use the "
+    "**Authorize** button with your e-mail as username.",
+}
+
+
+def client_address(request: Request) -> str:
+    """The peer address. Behind a reverse proxy run uvicorn with `--proxy-headers` and
+    `--forwarded-allow-ips`, so this is the client's address and not the proxy's."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="Sign in (OAuth2 password flow)",
+    responses=problem_responses(401, 422, 429),
+)
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> TokenResponse:
+    return await login(
+        uow,
+        email=form.username,
+        password=form.password,
+        address=client_address(request),
+        settings=settings,
+    )
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    summary="Exchange a refresh token for new tokens (the old one stops working)",
+    responses=problem_responses(401, 422),
+)
+async def refresh(body: RefreshRequest, uow: UnitOfWorkDep, settings: SettingsDep) -> TokenResponse:
+    now = utcnow()
+    tokens = await uow.run(
+        lambda session: rotate_refresh_token(
+            session, secret=body.refresh_token, settings=settings, now=now
+        )
+    )
+    # Raised only after the unit committed: a detected reuse must stay revoked.
+    if tokens is None:
+        raise InvalidRefreshToken("The refresh token is not valid; sign in again.")
+    return tokens
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke a refresh token and every token rotated from the same sign-in",
+    responses=problem_responses(422),
+)
+async def logout(body: RefreshRequest, session: SessionDep) -> None:
+    await revoke_refresh_token(session, secret=body.refresh_token, now=utcnow())
+
+
+@router.get(
+    "/me",
+    response_model=AccountRead,
+    summary="The signed-in account",
+    responses=problem_responses(401),
+)
+async def me(principal: CurrentUser, session: SessionDep) -> AccountRead:
+    return AccountRead.model_validate(await get_account(session, principal.id))

@@ -1,0 +1,97 @@
+"""`/api/v1/customers`: accounts as the store sees them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from common.accounts import create_account, get_account
+from common.db.pagination import paginate
+from common.models.identity import Role
+from common.schemas import Page, PageDep
+from common.schemas.identity import AccountRead
+from common.security import AdminUser
+from common.web import SessionDep, SettingsDep, UnitOfWorkDep, problem_responses
+from sales_microservice.customers import service
+from sales_microservice.customers.access import CustomerId, SelfOrAdmin
+from sales_microservice.customers.schemas import CustomerCreate, CustomerUpdate
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.get(
+    "",
+    response_model=Page[AccountRead],
+    summary="Search accounts (admin)",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_customers(
+    _admin: AdminUser,
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Part of the e-mail, name or phone"),
+    ] = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+) -> Page[AccountRead]:
+    statement = service.customer_search(q=q, role=role, is_active=is_active)
+    return await paginate(session, statement, page, schema=AccountRead)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountRead,
+    summary="Create an account (admin)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_customer(
+    body: CustomerCreate, _admin: AdminUser, session: SessionDep, settings: SettingsDep
+) -> AccountRead:
+    account = await create_account(session, **body.model_dump(), settings=settings)
+    return AccountRead.model_validate(account)
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=AccountRead,
+    summary="One account (the customer themself, or an admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def read_customer(
+    customer_id: CustomerId, _actor: SelfOrAdmin, session: SessionDep
+) -> AccountRead:
+    return AccountRead.model_validate(await get_account(session, customer_id))
+
+
+@router.patch(
+    "/{customer_id}",
+    response_model=AccountRead,
+    summary="Change an account (role and is_active: admin only)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_customer(
+    customer_id: CustomerId, body: CustomerUpdate, actor: SelfOrAdmin, uow: UnitOfWorkDep
+) -> AccountRead:
+    account = await uow.run(
+        lambda session: service.update_customer(
+            session, customer_id=customer_id, changes=body, actor=actor
+        )
+    )
+    return AccountRead.model_validate(account)
+
+
+@router.delete(
+    "/{customer_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Deactivate an account (admin); its history and money records are kept",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def deactivate_customer(
+    customer_id: CustomerId, _admin: AdminUser, uow: UnitOfWorkDep
+) -> None:
+    await uow.run(lambda session: service.deactivate_customer(session, customer_id=customer_id))
