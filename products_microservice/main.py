@@ -2,9 +2,11 @@
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from common.web import create_app
+from products_microservice.catalog import router as catalog
+from products_microservice.inventory import router as inventory
 
 DESCRIPTION = """
 Catalog, categories and the inventory ledger of the e-commerce manager.
@@ -13,13 +15,36 @@ Stock is a time series of movements, so every level can be explained: what we ha
 why it changed. Errors are `application/problem+json` with a stable `code`.
 """
 
+TAGS = [
+    {"name": "categories", "description": "Product categories: unique names, derived slugs."},
+    {
+        "name": "products",
+        "description": "The catalog. Deleting archives: history and sales keep their product.",
+    },
+    {
+        "name": "inventory",
+        "description": "The stock ledger: adjustments, movements, levels over time, "
+        "low stock and valuation.",
+    },
+]
+
+
+def build_writes() -> APIRouter:
+    """Every route that changes data, behind one router: guarding all writes (the admin role)
+    is one `dependencies=[...]` here."""
+    writes = APIRouter()
+    writes.include_router(catalog.admin_router)
+    writes.include_router(inventory.admin_router)
+    return writes
+
 
 def build_app(**overrides: Any) -> FastAPI:
     """The service; tests pass `settings=` and `database=` overrides."""
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
-        tags=[],
+        routers=[catalog.router, inventory.router, build_writes()],
+        tags=TAGS,
         **overrides,
     )
 
