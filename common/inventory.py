@@ -169,6 +169,9 @@ async def record_movement(
     """
     if delta == 0:
         raise NoStockChange("A movement must change the stock by at least one unit.")
+    if at is not None:
+        # Refuse before changing anything; checked again under the row lock below.
+        await _movement_time(session, product_id, at)
     new_level = Product.stock_on_hand + delta
     guarded = (
         update(Product)

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import common.models  # noqa: F401
 from common.cli import alembic_config
@@ -201,3 +202,10 @@ async def sales_client(
     app = build_sales_app(settings=settings, database=isolated_database)
     async for client in serve(app, "http://sales.test"):
         yield client
+
+
+@pytest.fixture
+async def session(isolated_database: Database) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's rolled-back transaction (the one `products_client` uses)."""
+    async with isolated_database.session_factory() as db_session:
+        yield db_session
