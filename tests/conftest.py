@@ -196,6 +196,16 @@ async def products_client(
 
 
 @pytest.fixture
+async def committed_products_client(
+    settings: Settings, committed_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The products service on real commits and real connections (concurrency tests)."""
+    app = build_products_app(settings=settings, database=committed_database)
+    async for client in serve(app, "http://products.test"):
+        yield client
+
+
+@pytest.fixture
 async def sales_client(
     settings: Settings, isolated_database: Database
 ) -> AsyncIterator[AsyncClient]:
