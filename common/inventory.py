@@ -25,24 +25,29 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     CursorResult,
+    Integer,
     Select,
+    bindparam,
     case,
     func,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_expression
 from sqlalchemy.orm.interfaces import ORMOption
 
-from common.db.types import utcnow
+from common.db.types import UTCDateTime, utcnow
 from common.errors import Conflict, InvalidInput, NotFound
 from common.models.catalog import MAX_STOCK, Product
 from common.models.inventory import InventoryMovement, MovementKind
@@ -321,25 +326,63 @@ async def _movement_time(session: AsyncSession, product_id: int, at: datetime | 
 # --- reading levels --------------------------------------------------------------------------
 
 
-def level_as_of_expression(at: datetime) -> ColumnElement[int]:
-    """`Product`'s level at `at`: the `quantity_after` of its last movement at or before it
-    (one descent of ix_inventory_movement_product_id_created_at per product), 0 before any."""
-    last_level = (
+def _last_level(
+    product_id: ColumnElement[int], at: ColumnElement[datetime] | datetime
+) -> Select[tuple[int]]:
+    return (
         select(InventoryMovement.quantity_after)
-        .where(InventoryMovement.product_id == Product.id, InventoryMovement.created_at <= at)
+        .where(InventoryMovement.product_id == product_id, InventoryMovement.created_at <= at)
         .order_by(InventoryMovement.created_at.desc(), InventoryMovement.id.desc())
         .limit(1)
-        .correlate(Product)
-        .scalar_subquery()
     )
-    return func.coalesce(last_level, 0)
+
+
+@lru_cache(maxsize=256)
+def _levels_statement(count: int) -> CompoundSelect[Any]:
+    """`levels_as_of`'s statement for `count` products, built once per size: assembling a
+    few hundred SELECTs costs more than the database takes to answer them."""
+    at = bindparam("at", type_=UTCDateTime())
+    parts = []
+    for index in range(count):
+        product_id = bindparam(f"product_{index}", type_=Integer())
+        parts.append(
+            select(
+                product_id.label("product_id"),
+                _last_level(product_id, at).scalar_subquery().label("level"),
+            )
+        )
+    return union_all(*parts)
+
+
+def level_as_of_expression(at: datetime) -> ColumnElement[int]:
+    """`Product`'s level at `at` as a correlated subquery, for filtering on past levels.
+
+    MySQL and MariaDB can only seek a correlated subquery to the product, then walk back from
+    its newest movement to `at`; `levels_as_of` seeks straight to the row and is preferred
+    wherever the products are known first.
+    """
+    last = _last_level(Product.id.expression, at).correlate(Product).scalar_subquery()
+    return func.coalesce(last, 0)
+
+
+async def levels_as_of(
+    session: AsyncSession, product_ids: Sequence[int], at: datetime
+) -> dict[int, int]:
+    """Each product's level at `at`: its last movement's `quantity_after` at or before it (0
+    before any). One statement; for each product one descent of the (product_id, created_at)
+    index to exactly that row, however long the ledger."""
+    if not product_ids:
+        return {}
+    unique_ids = list(dict.fromkeys(product_ids))
+    params: dict[str, Any] = {f"product_{i}": pid for i, pid in enumerate(unique_ids)}
+    rows = (await session.execute(_levels_statement(len(unique_ids)), {**params, "at": at})).all()
+    return {int(row.product_id): int(row.level or 0) for row in rows}
 
 
 async def level_as_of(session: AsyncSession, *, product_id: int, at: datetime) -> int:
-    level = await session.scalar(select(level_as_of_expression(at)).where(Product.id == product_id))
-    if level is None:
+    if await session.scalar(select(Product.id).where(Product.id == product_id)) is None:
         raise ProductNotFound(f"No product with id {product_id}.")
-    return int(level)
+    return (await levels_as_of(session, [product_id], at))[product_id]
 
 
 @dataclass(frozen=True)

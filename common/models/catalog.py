@@ -65,7 +65,13 @@ class Product(TimestampMixin, Base):
         Index("ix_product_status_name", "status", "name"),
         Index("ix_product_status_price", "status", "price"),
         Index("ix_product_status_created_at", "status", "created_at"),
-        Index("ix_product_status_stock_on_hand", "status", "stock_on_hand"),
+        # Also covers low stock: the level and threshold compared in the index alone.
+        Index(
+            "ix_product_status_stock_on_hand_low_stock_threshold",
+            "status",
+            "stock_on_hand",
+            "low_stock_threshold",
+        ),
         Index("ix_product_category_id_status", "category_id", "status"),
         MYSQL_TABLE_ARGS,
     )

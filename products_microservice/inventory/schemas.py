@@ -88,7 +88,7 @@ class InventoryLevel(Schema):
     available: int
     low_stock_threshold: int
     stock_status: StockStatus
-    as_of: datetime | None
+    as_of: datetime | None = Field(default=None, description="The moment of a past level")
 
 
 class LowStockItem(Schema):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, null, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, null, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import keyset_paginate, paginate
@@ -21,10 +21,12 @@ from common.inventory import (
     days_of_cover,
     level_as_of_expression,
     level_series,
+    levels_as_of,
     record_movement,
     reserved_quantity,
     set_stock,
     stock_status_expression,
+    stock_status_of,
 )
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import InventoryMovement, MovementKind
@@ -177,44 +179,54 @@ async def get_level_series(
     )
 
 
-def _level_listing(as_of: datetime | None) -> tuple[Select[Any], ColumnElement[int]]:
-    """Product levels now, or at `as_of` from the ledger; returns the statement and the
-    expression of the level that filters compare against."""
-    if as_of is None:
-        on_hand: ColumnElement[int] = Product.stock_on_hand.expression
-        reserved: ColumnElement[Any] = reserved_quantity()
-        available = available_quantity()
-    else:
-        # Reservations are not history: a past level is what was on the shelf.
-        on_hand = level_as_of_expression(as_of)
-        reserved = null()
-        available = on_hand
-    statement = select(
+def _stock_columns() -> list[ColumnElement[Any]]:
+    """What every stock listing shows of a product, current levels included."""
+    return [
         Product.id.label("product_id"),
-        Product.sku,
-        Product.name,
-        Product.category_id,
-        on_hand.label("on_hand"),
-        reserved.label("reserved"),
-        available.label("available"),
-        Product.low_stock_threshold,
-        stock_status_expression(available).label("stock_status"),
-        null().label("as_of"),
-    )
-    return statement, available
+        Product.sku.expression,
+        Product.name.expression,
+        Product.category_id.expression,
+        Product.stock_on_hand.label("on_hand"),
+        reserved_quantity().label("reserved"),
+        available_quantity().label("available"),
+        Product.low_stock_threshold.expression,
+    ]
 
 
 async def list_inventory(
     session: AsyncSession, filters: ProductFilter, as_of: datetime | None, page: PageParams
 ) -> Page[InventoryLevel]:
-    statement, level = _level_listing(as_of)
-    statement = statement.where(*filters.conditions(level)).order_by(Product.name, Product.id)
-    result = await paginate(session, statement, page, schema=InventoryLevel)
-    if as_of is not None:
-        result = result.model_copy(
-            update={"items": [item.model_copy(update={"as_of": as_of}) for item in result.items]}
+    """Levels now, or at `as_of`. A past level is read from the ledger for the listed page
+    only (`levels_as_of`); only a `stock_status` filter on a past level needs it per product
+    in SQL."""
+    past_level = level_as_of_expression(as_of) if as_of is not None else None
+    available = available_quantity()
+    statement = (
+        select(
+            *_stock_columns(),
+            stock_status_expression(available).label("stock_status"),
         )
-    return result
+        .where(*filters.conditions(past_level))
+        .order_by(Product.name, Product.id)
+    )
+    result = await paginate(session, statement, page, schema=InventoryLevel)
+    if as_of is None:
+        return result
+    levels = await levels_as_of(session, [item.product_id for item in result.items], as_of)
+    # Reservations are not history: a past level is what was on the shelf.
+    past = [
+        item.model_copy(
+            update={
+                "on_hand": levels[item.product_id],
+                "reserved": None,
+                "available": levels[item.product_id],
+                "stock_status": stock_status_of(levels[item.product_id], item.low_stock_threshold),
+                "as_of": as_of,
+            }
+        )
+        for item in result.items
+    ]
+    return result.model_copy(update={"items": past})
 
 
 def _urgency() -> list[ColumnElement[Any]]:
@@ -233,25 +245,24 @@ async def list_low_stock(
     session: AsyncSession, *, category_id: int | None, page: PageParams
 ) -> Page[LowStockItem]:
     available = available_quantity()
-    status = stock_status_expression(available)
-    statement = (
-        select(
-            Product.id.label("product_id"),
-            Product.sku,
-            Product.name,
-            Product.category_id,
-            Product.stock_on_hand.label("on_hand"),
-            reserved_quantity().label("reserved"),
-            available.label("available"),
-            Product.low_stock_threshold,
-            (Product.low_stock_threshold - available).label("shortfall"),
-            status.label("stock_status"),
-            null().label("days_of_cover"),
-        )
+    # The ids come from ix_product_status_stock_on_hand_low_stock_threshold alone (uncorrelated
+    # on purpose: the inner `product` is its own scan); only matching rows are then read.
+    at_or_below_threshold = (
+        select(Product.id)
         .where(
             Product.status == ProductStatus.ACTIVE.value,
-            status != StockStatus.IN_STOCK.value,
+            available <= Product.low_stock_threshold,
         )
+        .correlate(None)
+    )
+    statement = (
+        select(
+            *_stock_columns(),
+            (Product.low_stock_threshold - available).label("shortfall"),
+            stock_status_expression(available).label("stock_status"),
+            null().label("days_of_cover"),
+        )
+        .where(Product.id.in_(at_or_below_threshold))
         .order_by(*_urgency())
     )
     if category_id is not None:

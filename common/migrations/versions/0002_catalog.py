@@ -93,7 +93,11 @@ def upgrade() -> None:
     op.create_index("ix_product_status_created_at", "product", ["status", "created_at"])
     op.create_index("ix_product_status_name", "product", ["status", "name"])
     op.create_index("ix_product_status_price", "product", ["status", "price"])
-    op.create_index("ix_product_status_stock_on_hand", "product", ["status", "stock_on_hand"])
+    op.create_index(
+        "ix_product_status_stock_on_hand_low_stock_threshold",
+        "product",
+        ["status", "stock_on_hand", "low_stock_threshold"],
+    )
 
     op.create_table(
         "inventory_movement",
