@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from common.db.pagination import paginate
+from common.db.transaction import flush_unique
 from common.errors import Conflict, InvalidInput, NotFound
 from common.inventory import (
     ProductNotFound,
@@ -121,6 +122,17 @@ async def _ensure_name_free(
     return key
 
 
+async def _flush_category(session: AsyncSession, name: str) -> None:
+    def exists() -> CategoryExists:
+        return CategoryExists(f"The category {name!r} already exists.", name=name)
+
+    def slug_taken() -> Conflict:
+        # Another name with the same slug committed meanwhile; a retry derives the next one.
+        return Conflict("A category with the same slug was just created; retry.")
+
+    await flush_unique(session, "category", {"name_key": exists, "slug": slug_taken})
+
+
 def _category_listing() -> Select[Any]:
     """Categories with their active and archived product counts, aggregated in SQL."""
     active = Product.status == ProductStatus.ACTIVE.value
@@ -176,7 +188,7 @@ async def create_category(session: AsyncSession, payload: CategoryCreate) -> Cat
         description=payload.description,
     )
     session.add(category)
-    await session.flush()
+    await _flush_category(session, payload.name)
     return await get_category(session, category.id)
 
 
@@ -193,7 +205,7 @@ async def update_category(
         category.slug = await _unique_slug(session, changes["name"], category_id=category_id)
     for field, value in changes.items():
         setattr(category, field, value)
-    await session.flush()
+    await _flush_category(session, category.name)
     return await get_category(session, category_id)
 
 
@@ -291,6 +303,14 @@ async def _ensure_category(session: AsyncSession, category_id: int) -> None:
         raise UnknownCategory(category_id)
 
 
+def _sku_taken(sku: str) -> SkuExists:
+    return SkuExists(f"SKU {sku} is taken.", sku=sku)
+
+
+async def _flush_product(session: AsyncSession, sku: str) -> None:
+    await flush_unique(session, "product", {"sku": lambda: _sku_taken(sku)})
+
+
 async def _ensure_sku_free(
     session: AsyncSession, sku: str, *, product_id: int | None = None
 ) -> None:
@@ -298,7 +318,7 @@ async def _ensure_sku_free(
         select(Product.id).where(Product.sku == sku, Product.id != (product_id or 0))
     )
     if clash is not None:
-        raise SkuExists(f"SKU {sku} is taken.", sku=sku)
+        raise _sku_taken(sku)
 
 
 async def create_product(
@@ -310,7 +330,7 @@ async def create_product(
         **payload.model_dump(exclude={"initial_stock"}), status=ProductStatus.ACTIVE.value
     )
     session.add(product)
-    await session.flush()
+    await _flush_product(session, product.sku)
     if payload.initial_stock:
         # The opening stock is the first line of the ledger, like any other change.
         await record_movement(
@@ -333,7 +353,7 @@ async def update_product(session: AsyncSession, product_id: int, payload: Produc
         await _ensure_sku_free(session, changes["sku"], product_id=product_id)
     for field, value in changes.items():
         setattr(product, field, value.value if field == "status" else value)
-    await session.flush()
+    await _flush_product(session, product.sku)
     return await get_product(session, product_id)
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from common.db import Database
 from common.inventory import reconcile
 from common.models import InventoryMovement, MovementKind
-from tests.products.factories import API, adjust, create_product
+from tests.products.factories import API, adjust, create_category, create_product
 
 CLIENTS = 50
 STOCK = 20
+CONCURRENT_CREATES = 8
 
 
 @pytest.mark.mysql_only
@@ -50,3 +51,35 @@ async def test_fifty_clients_cannot_take_more_than_twenty_units(
             )
         ).all()
     assert chain == list(range(STOCK - 1, -1, -1))
+
+
+@pytest.mark.mysql_only
+async def test_concurrent_creates_of_one_sku_leave_one_product(
+    committed_products_client: AsyncClient,
+) -> None:
+    category = await create_category(committed_products_client, "Race")
+
+    async def create() -> tuple[int, str]:
+        response = await committed_products_client.post(
+            f"{API}/products",
+            json={"sku": "RACE-1", "name": "Race", "category_id": category["id"], "price": "1"},
+        )
+        return response.status_code, response.json().get("code", "")
+
+    results = await asyncio.gather(*(create() for _ in range(CONCURRENT_CREATES)))
+    assert sorted(results) == [(201, "")] + [(409, "sku_exists")] * (CONCURRENT_CREATES - 1)
+    listing = await committed_products_client.get(f"{API}/products", params={"q": "RACE-1"})
+    assert listing.json()["total"] == 1
+
+
+@pytest.mark.mysql_only
+async def test_concurrent_creates_of_one_category_name_leave_one_category(
+    committed_products_client: AsyncClient,
+) -> None:
+    async def create(name: str) -> tuple[int, str]:
+        response = await committed_products_client.post(f"{API}/categories", json={"name": name})
+        return response.status_code, response.json().get("code", "")
+
+    names = ["Racing", "RACING", "racing", "Racing "] * 2
+    results = await asyncio.gather(*(create(name) for name in names))
+    assert sorted(results) == [(201, "")] + [(409, "category_exists")] * (len(names) - 1)
