@@ -451,7 +451,7 @@ async def level_series(
     # The last bucket may still be running: its level is the one at `end`.
     edges[-1] = min(edges[-1], end + timedelta(microseconds=1))
     opening_at = _local_midnight(starts[0], timezone) - timedelta(microseconds=1)
-    level = await level_as_of(session, product_id=product_id, at=opening_at)
+    level = (await levels_as_of(session, [product_id], opening_at))[product_id]
     movements = (
         await session.execute(
             select(InventoryMovement.created_at, InventoryMovement.quantity_after)

@@ -1,8 +1,9 @@
 """The products service: `uvicorn products_microservice.main:app --port 8000`."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
 
 from common.web import create_app
 from products_microservice.catalog import router as catalog
@@ -29,21 +30,22 @@ TAGS = [
 ]
 
 
-def build_writes() -> APIRouter:
+def build_writes(dependencies: Sequence[params.Depends] = ()) -> APIRouter:
     """Every route that changes data, behind one router: guarding all writes (the admin role)
-    is one `dependencies=[...]` here."""
-    writes = APIRouter()
+    is one dependency here."""
+    writes = APIRouter(dependencies=list(dependencies))
     writes.include_router(catalog.admin_router)
     writes.include_router(inventory.admin_router)
     return writes
 
 
-def build_app(**overrides: Any) -> FastAPI:
-    """The service; tests pass `settings=` and `database=` overrides."""
+def build_app(*, write_dependencies: Sequence[params.Depends] = (), **overrides: Any) -> FastAPI:
+    """The service; tests pass `settings=` and `database=` overrides. `write_dependencies`
+    run before every route that changes data."""
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
-        routers=[catalog.router, inventory.router, build_writes()],
+        routers=[catalog.router, inventory.router, build_writes(write_dependencies)],
         tags=TAGS,
         **overrides,
     )
