@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import common.models  # noqa: F401
 from common.cli import alembic_config
@@ -199,6 +200,16 @@ async def products_client(
 
 
 @pytest.fixture
+async def committed_products_client(
+    settings: Settings, committed_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The products service on real commits and real connections (concurrency tests)."""
+    app = build_products_app(settings=settings, database=committed_database)
+    async for client in serve(app, "http://products.test"):
+        yield client
+
+
+@pytest.fixture
 async def sales_client(
     settings: Settings, isolated_database: Database
 ) -> AsyncIterator[AsyncClient]:
@@ -215,3 +226,10 @@ async def committed_sales_client(
     app = build_sales_app(settings=settings, database=committed_database)
     async for client in serve(app, "http://sales.test"):
         yield client
+
+
+@pytest.fixture
+async def session(isolated_database: Database) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's rolled-back transaction (the one `products_client` uses)."""
+    async with isolated_database.session_factory() as db_session:
+        yield db_session

@@ -1,5 +1,6 @@
 """Every model module is imported here, so `Base.metadata` knows the whole schema."""
 
+from common.models.catalog import Category, Product, ProductStatus
 from common.models.identity import (
     IdempotencyRecord,
     LoginThrottle,
@@ -9,10 +10,16 @@ from common.models.identity import (
     WalletEntry,
     WalletEntryKind,
 )
+from common.models.inventory import InventoryMovement, MovementKind
 
 __all__ = [
+    "Category",
     "IdempotencyRecord",
+    "InventoryMovement",
     "LoginThrottle",
+    "MovementKind",
+    "Product",
+    "ProductStatus",
     "RefreshToken",
     "Role",
     "UserAccount",
