@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.accounts import create_or_promote_admin
 from common.config import Settings, get_settings
 from common.db import Database, run_in_transaction
+from common.inventory import LedgerProblem, reconcile
+from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
 from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
@@ -36,22 +39,6 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def _migrate(args: argparse.Namespace) -> int:
     command.upgrade(alembic_config(), args.revision)
-    return 0
-
-
-def _rebuild_rollups(args: argparse.Namespace) -> int:
-    from common.sales import rebuild_rollups
-
-    async def run() -> int:
-        database = Database.from_settings(get_settings())
-        try:
-            async with database.session_factory() as session, session.begin():
-                return await rebuild_rollups(session, start=args.start, end=args.end)
-        finally:
-            await database.dispose()
-
-    rows = asyncio.run(run())
-    print(f"sales_daily rebuilt: {rows} rows")
     return 0
 
 
@@ -73,21 +60,65 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+@asynccontextmanager
+async def _open_database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database.from_settings(settings)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
 async def create_admin(settings: Settings, *, email: str, password: str) -> bool:
     """Create the admin, or promote and re-activate the account with that e-mail and give it
     this password. True when the account is new."""
-    database = Database.from_settings(settings)
-    try:
 
-        async def work(session: AsyncSession) -> bool:
-            _, created = await create_or_promote_admin(
-                session, email=email, password=password, settings=settings
-            )
-            return created
+    async def work(session: AsyncSession) -> bool:
+        _, created = await create_or_promote_admin(
+            session, email=email, password=password, settings=settings
+        )
+        return created
 
+    async with _open_database(settings) as database:
         return await run_in_transaction(database.session_factory, work)
-    finally:
-        await database.dispose()
+
+
+async def _find_ledger_problems() -> list[LedgerProblem]:
+    async with (
+        _open_database(get_settings()) as database,
+        database.session_factory() as session,
+    ):
+        return await reconcile(session)
+
+
+async def _rebuild(start: date | None, end: date | None) -> int:
+
+    async with _open_database(get_settings()) as database:
+        return await run_in_transaction(
+            database.session_factory,
+            lambda session: rebuild_rollups(session, start=start, end=end),
+        )
+
+
+def _rebuild_rollups(args: argparse.Namespace) -> int:
+    rows = asyncio.run(_rebuild(args.start, args.end))
+    print(f"sales_daily rebuilt: {rows} rows")
+    return 0
+
+
+def _check_ledger(_args: argparse.Namespace) -> int:
+    problems = asyncio.run(_find_ledger_problems())
+    if not problems:
+        print("ledger reconciled: every cached stock level equals the sum of its movements")
+        return 0
+    print(f"{len(problems)} ledger problem(s):")
+    for problem in problems:
+        where = f" movement {problem.movement_id}" if problem.movement_id is not None else ""
+        print(
+            f"  product {problem.product_id} ({problem.sku}){where}: "
+            f"{problem.problem}: {problem.detail}"
+        )
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{PASSWORD_MIN_LENGTH}-{PASSWORD_MAX_LENGTH} characters; replaces any old one",
     )
     create_admin_command.set_defaults(handler=_create_admin)
+
+    check = commands.add_parser(
+        "check-ledger",
+        help="prove every product's cached stock equals the sum of its movements "
+        "(exit 1 and list the products when not)",
+    )
+    check.set_defaults(handler=_check_ledger)
     return parser
 
 

@@ -4,12 +4,13 @@ through `_book`, so analytics see everything exactly once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.dialect import upsert
@@ -18,7 +19,7 @@ from common.errors import Conflict, InvalidInput
 from common.inventory import ProductNotFound, record_movement
 from common.models.catalog import Product
 from common.models.inventory import MovementKind
-from common.models.sales import Sale, SaleKind, SalesDaily
+from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 MAX_AMOUNT = Decimal("9999999999.99")  # DECIMAL(12,2)
 # A client clock a little ahead of ours is not a sale "in the future".
@@ -207,7 +208,7 @@ def _rollup_values(sale: Sale) -> dict[str, object]:
     }
 
 
-_ACCUMULATED = (
+ACCUMULATED = (
     "units_sold",
     "units_refunded",
     "revenue",
@@ -216,17 +217,27 @@ _ACCUMULATED = (
     "sales_count",
     "refund_count",
 )
+# Each rollup level and the columns that key it; rows are locked in this order by every sale.
+ROLLUPS: tuple[tuple[type[SalesDaily] | type[SalesDailyCategory], tuple[str, ...]], ...] = (
+    (SalesDaily, ("business_date", "product_id", "category_id")),
+    (SalesDailyCategory, ("business_date", "category_id")),
+)
+
+
+def _accumulate_into(table: Table) -> Callable[[Any], dict[str, Any]]:
+    def set_(incoming: Any) -> dict[str, Any]:
+        return {name: table.c[name] + getattr(incoming, name) for name in ACCUMULATED}
+
+    return set_
 
 
 async def _add_to_rollup(session: AsyncSession, sale: Sale) -> None:
-    table = SalesDaily.__table__
-    statement = upsert(
-        session.get_bind().dialect.name,
-        table,  # type: ignore[arg-type]
-        conflict_columns=("business_date", "product_id", "category_id"),
-        set_=lambda new: {name: table.c[name] + getattr(new, name) for name in _ACCUMULATED},
-    )
-    await session.execute(statement, [_rollup_values(sale)])
+    values = _rollup_values(sale)
+    dialect = session.get_bind().dialect.name
+    for model, keys in ROLLUPS:
+        table: Table = model.__table__  # type: ignore[assignment]
+        statement = upsert(dialect, table, conflict_columns=keys, set_=_accumulate_into(table))
+        await session.execute(statement, [{name: values[name] for name in (*keys, *ACCUMULATED)}])
 
 
 def _when(condition: ColumnElement[bool], then: Any, otherwise: Any) -> ColumnElement[Any]:
@@ -236,15 +247,12 @@ def _when(condition: ColumnElement[bool], then: Any, otherwise: Any) -> ColumnEl
 async def rebuild_rollups(
     session: AsyncSession, *, start: date | None = None, end: date | None = None
 ) -> int:
-    """Recompute `sales_daily` from `sale` for [start, end] (all dates when open); idempotent.
+    """Recompute both rollups from `sale` for [start, end] (all dates when open); idempotent.
 
-    Returns the number of rollup rows written."""
+    Returns the number of `sales_daily` rows written."""
     s = Sale
     is_sale = s.kind == SaleKind.sale.value
-    grouped = select(
-        s.business_date,
-        s.product_id,
-        s.category_id,
+    sums = (
         func.sum(_when(is_sale, s.quantity, 0)),
         func.sum(_when(is_sale, 0, -s.quantity)),
         func.sum(_when(is_sale, s.revenue, 0)),
@@ -252,18 +260,20 @@ async def rebuild_rollups(
         func.sum(s.cost),
         func.sum(_when(is_sale, 1, 0)),
         func.sum(_when(is_sale, 0, 1)),
-    ).group_by(s.business_date, s.product_id, s.category_id)
-    clear = delete(SalesDaily)
-    if start is not None:
-        grouped = grouped.where(s.business_date >= start)
-        clear = clear.where(SalesDaily.business_date >= start)
-    if end is not None:
-        grouped = grouped.where(s.business_date <= end)
-        clear = clear.where(SalesDaily.business_date <= end)
-    await session.execute(clear)
-    result = await session.execute(
-        insert(SalesDaily).from_select(
-            ["business_date", "product_id", "category_id", *_ACCUMULATED], grouped
-        )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    written = 0
+    for model, keys in ROLLUPS:
+        key_columns = [getattr(s, key) for key in keys]
+        grouped = select(*key_columns, *sums).group_by(*key_columns)
+        clear = delete(model)
+        if start is not None:
+            grouped = grouped.where(s.business_date >= start)
+            clear = clear.where(model.business_date >= start)
+        if end is not None:
+            grouped = grouped.where(s.business_date <= end)
+            clear = clear.where(model.business_date <= end)
+        await session.execute(clear)
+        result = await session.execute(insert(model).from_select([*keys, *ACCUMULATED], grouped))
+        if model is SalesDaily:
+            written = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return written

@@ -206,6 +206,11 @@ class Principal:
     role: str
 
     @property
+    def actor(self) -> str:
+        """How ledgers (stock movements, sales) name who made a change."""
+        return f"user:{self.id}"
+
+    @property
     def is_admin(self) -> bool:
         return self.role == Role.admin
 

@@ -2,18 +2,46 @@
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from common.web import create_app
+from common.security import RequireAdmin
+from common.web import create_app, problem_responses
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
+from products_microservice.catalog import router as catalog
+from products_microservice.inventory import router as inventory
 
 DESCRIPTION = """
 Catalog, categories and the inventory ledger of the e-commerce manager.
 
 Stock is a time series of movements, so every level can be explained: what we had, when, and
-why it changed. Errors are `application/problem+json` with a stable `code`.
+why it changed. Catalog reads are public; everything else needs an admin token
+(`POST /auth/token`). Errors are `application/problem+json` with a stable `code`.
 """
+
+TAGS = [
+    {"name": "categories", "description": "Product categories: unique names, derived slugs."},
+    {
+        "name": "products",
+        "description": "The catalog. Deleting archives: history and sales keep their product.",
+    },
+    {
+        "name": "inventory",
+        "description": "The stock ledger: adjustments, movements, levels over time, "
+        "low stock and valuation. Admins only.",
+    },
+    AUTH_TAG,
+]
+
+
+def management_router() -> APIRouter:
+    """Every route that changes data, and the inventory ledger with its cost valuation, behind
+    one router: the admin guard is one dependency here."""
+    management = APIRouter(dependencies=[RequireAdmin], responses=problem_responses(401, 403))
+    management.include_router(catalog.admin_router)
+    management.include_router(inventory.router)
+    management.include_router(inventory.admin_router)
+    return management
 
 
 def build_app(**overrides: Any) -> FastAPI:
@@ -21,8 +49,9 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
+        routers=[catalog.router, management_router()],
         root_routers=[auth_router],
-        tags=[AUTH_TAG],
+        tags=TAGS,
         **overrides,
     )
 

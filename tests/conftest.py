@@ -26,13 +26,16 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import common.models  # noqa: F401
 from common.cli import alembic_config
 from common.config import Settings
 from common.db import Base, Database, build_engine, build_session_factory
+from common.models.identity import Role
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
+from tests.factories import bearer, make_account
 
 MYSQL_SERVER_URL = os.environ.get("TEST_MYSQL_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -189,11 +192,31 @@ async def serve(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[As
         yield client
 
 
+async def serve_as_admin(
+    app: FastAPI, settings: Settings, database: Database, base_url: str = "http://test"
+) -> AsyncIterator[AsyncClient]:
+    """`serve(app)` with a fresh admin account's bearer token on every request."""
+    admin = await make_account(database, settings, role=Role.admin)
+    async for client in serve(app, base_url):
+        client.headers.update(bearer(admin, settings))
+        yield client
+
+
 @pytest.fixture
 async def products_client(
     settings: Settings, isolated_database: Database
 ) -> AsyncIterator[AsyncClient]:
     app = build_products_app(settings=settings, database=isolated_database)
+    async for client in serve(app, "http://products.test"):
+        yield client
+
+
+@pytest.fixture
+async def committed_products_client(
+    settings: Settings, committed_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The products service on real commits and real connections (concurrency tests)."""
+    app = build_products_app(settings=settings, database=committed_database)
     async for client in serve(app, "http://products.test"):
         yield client
 
@@ -215,3 +238,10 @@ async def committed_sales_client(
     app = build_sales_app(settings=settings, database=committed_database)
     async for client in serve(app, "http://sales.test"):
         yield client
+
+
+@pytest.fixture
+async def session(isolated_database: Database) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's rolled-back transaction (the one `products_client` uses)."""
+    async with isolated_database.session_factory() as db_session:
+        yield db_session

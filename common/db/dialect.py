@@ -10,6 +10,7 @@ Services build statements with these helpers and never branch on the dialect the
   row locks; SQLite renders nothing because it serializes writers with one database lock, and a
   writer that loses the race gets "database is locked", which `is_retryable` accepts.
 - `is_retryable` / `is_unavailable`: classify driver errors (deadlock, lock wait, lost server).
+- `violates_unique(error, table, column)`: an INSERT/UPDATE lost a race on a unique key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Date, Table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
@@ -33,6 +35,7 @@ INTERVALS: tuple[Interval, ...] = ("day", "week", "month", "quarter", "year")
 # MySQL server error numbers.
 ER_LOCK_WAIT_TIMEOUT = 1205
 ER_LOCK_DEADLOCK = 1213
+ER_DUP_ENTRY = 1062
 # Client-side (CR_*) numbers that mean the server cannot be reached or the link dropped.
 _CONNECTION_LOST = {2002, 2003, 2005, 2006, 2013, 2055}
 
@@ -49,7 +52,9 @@ class date_bucket(FunctionElement[Any]):
         ("interval", InternalTraversal.dp_string),
     ]
 
-    def __init__(self, interval: Interval, expr: ColumnElement[Any]) -> None:
+    def __init__(
+        self, interval: Interval, expr: ColumnElement[Any] | QueryableAttribute[Any]
+    ) -> None:
         if interval not in INTERVALS:
             raise ValueError(f"unknown interval {interval!r}")
         self.interval = interval
@@ -146,3 +151,15 @@ def is_unavailable(error: BaseException) -> bool:
     if error.connection_invalidated or _driver_code(error) in _CONNECTION_LOST:
         return True
     return "unable to open database file" in _sqlite_message(error)
+
+
+def violates_unique(error: BaseException, table: str, column: str) -> bool:
+    """The error is a duplicate on `table.column`'s unique key: MySQL names the key (the naming
+    convention's `uq_<table>_<column>`, table-qualified on MySQL 8), SQLite the column."""
+    if not isinstance(error, sa_exc.IntegrityError):
+        return False
+    if _driver_code(error) == ER_DUP_ENTRY:
+        key = f"uq_{table}_{column}"
+        message = str(error.orig)
+        return f"for key '{key}'" in message or f"for key '{table}.{key}'" in message
+    return f"unique constraint failed: {table}.{column}" in _sqlite_message(error)

@@ -8,10 +8,11 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.db.dialect import is_retryable
+from common.db.dialect import is_retryable, violates_unique
+from common.errors import AppError
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -47,3 +48,21 @@ async def run_in_transaction(
         # Jittered exponential backoff so the contenders do not collide again in step.
         await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def flush_unique(
+    session: AsyncSession, table: str, conflicts: dict[str, Callable[[], AppError]]
+) -> None:
+    """Flush, turning a lost race on a unique column of `table` into that column's error.
+
+    Services check uniqueness first for a clear message, but cannot see a concurrent writer's
+    uncommitted row; the database's unique key can. Like any failed flush this ends the
+    transaction: the error propagates and the request edge rolls back.
+    """
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        for column, conflict in conflicts.items():
+            if violates_unique(error, table, column):
+                raise conflict() from error
+        raise

@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from common.models.catalog import Category, Product
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.dialect import Interval, date_bucket
 from common.errors import InvalidInput
-from common.models.sales import SalesDaily
+from common.models.catalog import Category, Product
+from common.models.sales import SalesDaily, SalesDailyCategory
 from sales_microservice.analytics.periods import (
     MAX_BUCKETS,
     Compare,
@@ -85,8 +85,16 @@ def _sum(column: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(column), 0)
 
 
-def _metric_columns() -> list[ColumnElement[Any]]:
-    d = SalesDaily
+Rollup = type[SalesDaily] | type[SalesDailyCategory]
+
+
+def _source(report: ReportFilter) -> Rollup:
+    """The per-category rollup is tens of times smaller; only a product filter needs the
+    per-product one."""
+    return SalesDaily if report.product_ids else SalesDailyCategory
+
+
+def _metric_columns(d: Rollup) -> list[ColumnElement[Any]]:
     return [
         _sum(d.revenue).label("revenue"),
         _sum(d.refunds).label("refunds"),
@@ -97,36 +105,40 @@ def _metric_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-def _restrict(statement: Select[Any], report: ReportFilter, period: DateRange) -> Select[Any]:
-    d = SalesDaily
+def _restrict(
+    statement: Select[Any], d: Rollup, report: ReportFilter, period: DateRange
+) -> Select[Any]:
     statement = statement.where(d.business_date >= period.start, d.business_date <= period.end)
     if report.product_ids:
-        statement = statement.where(d.product_id.in_(report.product_ids))
+        statement = statement.where(SalesDaily.product_id.in_(report.product_ids))
     if report.category_ids:
         statement = statement.where(d.category_id.in_(report.category_ids))
     return statement
 
 
 def totals_statement(report: ReportFilter, period: DateRange) -> Select[Any]:
-    return _restrict(select(literal_column("1").label("key"), *_metric_columns()), report, period)
+    d = _source(report)
+    statement = select(literal_column("1").label("key"), *_metric_columns(d))
+    return _restrict(statement, d, report, period)
 
 
 def series_statement(report: ReportFilter, period: DateRange, interval: Interval) -> Select[Any]:
-    bucket = date_bucket(interval, SalesDaily.business_date).label("key")
-    statement = select(bucket, *_metric_columns()).group_by(bucket)
-    return _restrict(statement, report, period)
+    d = _source(report)
+    bucket = date_bucket(interval, d.business_date).label("key")
+    statement = select(bucket, *_metric_columns(d)).group_by(bucket)
+    return _restrict(statement, d, report, period)
 
 
 def by_category_statement(report: ReportFilter, period: DateRange) -> Select[Any]:
-    key = SalesDaily.category_id.label("key")
-    statement = select(key, *_metric_columns()).group_by(SalesDaily.category_id)
-    return _restrict(statement, report, period)
+    d = _source(report)
+    statement = select(d.category_id.label("key"), *_metric_columns(d)).group_by(d.category_id)
+    return _restrict(statement, d, report, period)
 
 
 def by_product_statement(report: ReportFilter, period: DateRange) -> Select[Any]:
-    key = SalesDaily.product_id.label("key")
-    statement = select(key, *_metric_columns()).group_by(SalesDaily.product_id)
-    return _restrict(statement, report, period)
+    d = SalesDaily
+    statement = select(d.product_id.label("key"), *_metric_columns(d)).group_by(d.product_id)
+    return _restrict(statement, d, report, period)
 
 
 # --- running them ---------------------------------------------------------------------------

@@ -4,11 +4,18 @@ as a manager would make them."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from httpx import AsyncClient
+
+from common.config import Settings
+from common.db import Database
+from products_microservice.main import build_app as build_products_app
+from sales_microservice.main import build_app as build_sales_app
+from tests.conftest import serve_as_admin
 
 _serial = itertools.count(1)
 
@@ -57,8 +64,20 @@ class Catalog:
 
 
 @pytest.fixture
-def catalog(products_client: AsyncClient) -> Catalog:
-    return Catalog(products_client)
+async def catalog(settings: Settings, isolated_database: Database) -> AsyncIterator[Catalog]:
+    app = build_products_app(settings=settings, database=isolated_database)
+    async for client in serve_as_admin(app, settings, isolated_database):
+        yield Catalog(client)
+
+
+@pytest.fixture
+async def admin_sales_client(
+    settings: Settings, isolated_database: Database
+) -> AsyncIterator[AsyncClient]:
+    """The sales service as an admin: recording sales and reading analytics are admin work."""
+    app = build_sales_app(settings=settings, database=isolated_database)
+    async for client in serve_as_admin(app, settings, isolated_database, "http://sales.test"):
+        yield client
 
 
 def money(value: str | int | Decimal) -> Decimal:

@@ -7,6 +7,8 @@ plain Python, from the generated rows, never from the rollup.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -24,7 +26,7 @@ from common.db import Database
 from common.sales import record_refund, record_sale
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import make_settings, migrate, serve
+from tests.conftest import make_settings, migrate, serve_as_admin
 from tests.sales.conftest import Catalog, money
 
 STORE = ZoneInfo("America/New_York")
@@ -82,8 +84,8 @@ async def world(
 
 async def _generate(store_settings: Settings, database: Database) -> AsyncIterator[World]:
     rng = random.Random(SEED)
-    async for products_client in serve(
-        build_products_app(settings=store_settings, database=database)
+    async for products_client in serve_as_admin(
+        build_products_app(settings=store_settings, database=database), store_settings, database
     ):
         catalog = Catalog(products_client)
         categories = [await catalog.category() for _ in range(4)]
@@ -150,8 +152,8 @@ async def _generate(store_settings: Settings, database: Database) -> AsyncIterat
                         )
                     )
             await session.commit()
-        async for sales_client in serve(
-            build_sales_app(settings=store_settings, database=database)
+        async for sales_client in serve_as_admin(
+            build_sales_app(settings=store_settings, database=database), store_settings, database
         ):
             yield World(products=products, categories=categories, rows=rows, sales=sales_client)
 
@@ -288,9 +290,11 @@ async def test_by_category_rows_shares_and_comparison(world: World) -> None:
         params={"start": start.isoformat(), "end": end.isoformat(), "compare": "previous_period"},
     )
     report = response.json()
+    days = (end - start).days + 1  # 184: the previous period is the 184 days before
+    before_start, before_end = start - timedelta(days=days), start - timedelta(days=1)
     assert (report["comparison_period"]["start"], report["comparison_period"]["end"]) == (
-        "2024-12-31",
-        "2025-06-30",
+        before_start.isoformat(),
+        before_end.isoformat(),
     )
     total_net = expected_metrics(within(world.rows, start, end))["net_revenue"]
     assert [item["category_id"] for item in report["items"]] != []
@@ -299,8 +303,8 @@ async def test_by_category_rows_shares_and_comparison(world: World) -> None:
         mine = within(world.rows, start, end, lambda r, c=item["category_id"]: r.category_id == c)
         before = within(
             world.rows,
-            date(2024, 12, 31),
-            date(2025, 6, 30),
+            before_start,
+            before_end,
             lambda r, c=item["category_id"]: r.category_id == c,
         )
         assert reported_metrics(item) == expected_metrics(mine)
@@ -389,3 +393,75 @@ async def test_csv_has_the_same_rows_as_json(world: World) -> None:
         assert cells["start"] == bucket["start"]
         assert money(cells["net_revenue"]) == money(bucket["net_revenue"])
         assert int(cells["units"]) == bucket["units"]
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"start": "2025-03-02", "end": "2025-03-01"}, "invalid_range"),
+        ({"start": "2000-01-01", "end": "2025-01-01", "interval": "day"}, "too_many_buckets"),
+        ({"product_id": [987654321]}, "unknown_reference"),
+        ({"category_id": [987654321]}, "unknown_reference"),
+        ({"interval": "fortnight"}, "validation_failed"),
+        ({"compare": "last_decade"}, "validation_failed"),
+        ({"start": "2025-02-30"}, "validation_failed"),
+        ({"product_id": ["abc"]}, "validation_failed"),
+    ],
+)
+async def test_bad_report_parameters_are_422_with_the_reason(
+    world: World, params: dict[str, Any], code: str
+) -> None:
+    response = await world.sales.get("/api/v1/analytics/revenue", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == code
+    assert body["detail"]
+
+
+async def test_long_ranges_are_fine_in_coarse_intervals(world: World) -> None:
+    response = await world.sales.get(
+        "/api/v1/analytics/revenue",
+        params={"start": "2000-01-01", "end": "2025-12-31", "interval": "month"},
+    )
+    assert response.status_code == 200
+    assert len(response.json()["buckets"]) == 26 * 12
+
+
+async def test_default_range_is_the_last_30_days_in_store_time(world: World) -> None:
+    report = (await world.sales.get("/api/v1/analytics/revenue")).json()
+    today = datetime.now(STORE).date()
+    assert (report["start"], report["end"]) == (
+        (today - timedelta(days=29)).isoformat(),
+        today.isoformat(),
+    )
+    assert len(report["buckets"]) == 30
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/revenue/by-category", "/revenue/by-product", "/summary"],
+)
+async def test_every_report_answers_in_csv(world: World, path: str) -> None:
+    params = {"start": "2025-01-01", "end": "2025-12-31", "compare": "previous_year"}
+    as_json = (await world.sales.get(f"/api/v1/analytics{path}", params=params)).json()
+    as_csv = await world.sales.get(
+        f"/api/v1/analytics{path}", params=params, headers={"Accept": "text/csv, */*;q=0.1"}
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    if path == "/summary":
+        assert money(rows[0]["value"]) == money(as_json["net_revenue"]["value"])
+        assert [row["metric"] for row in rows][:2] == ["net_revenue", "units"]
+        return
+    assert len(rows) == len(as_json["items"])
+    for row, item in zip(rows, as_json["items"], strict=True):
+        assert money(row["net_revenue"]) == money(item["net_revenue"])
+        assert money(row["previous_net_revenue"]) == money(item["comparison"]["net_revenue"])
+
+
+async def test_json_stays_the_default(world: World) -> None:
+    response = await world.sales.get(
+        "/api/v1/analytics/summary", headers={"Accept": "application/json, text/csv;q=0.5"}
+    )
+    assert response.headers["content-type"] == "application/json"

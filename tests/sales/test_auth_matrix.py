@@ -7,10 +7,12 @@ enforce) fails here. Catalog routes join the table when the catalog branch is me
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -18,6 +20,9 @@ from fastapi import FastAPI
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
+from common.sales import record_sale
+from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
+from products_microservice.catalog.service import create_category, create_product
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import serve
@@ -34,6 +39,10 @@ class Context:
     stranger: UserAccount
     admin: UserAccount
     headers: dict[Caller, dict[str, str]]
+    category_id: int
+    empty_category_id: int
+    product_id: int
+    sale_id: int
     refresh_tokens: dict[Caller, str] = field(default_factory=dict)
 
 
@@ -49,6 +58,8 @@ class Rule:
     # Whose id fills `{customer_id}`: the customer's, or the stranger's (for routes whose
     # success would get in the way of the other callers, e.g. deactivation).
     target: Literal["customer", "stranger"] = "customer"
+    # Which category fills `{category_id}`: one with a product, or an empty one (deletable).
+    category: Literal["stocked", "empty"] = "stocked"
 
 
 def _refresh(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -57,6 +68,24 @@ def _refresh(ctx: Context, caller: Caller) -> dict[str, Any]:
 
 def _new_account(ctx: Context, caller: Caller) -> dict[str, Any]:
     return {"email": unique_email(caller), "password": PASSWORD, "full_name": "New Person"}
+
+
+def _category(ctx: Context, caller: Caller) -> dict[str, Any]:
+    return {"name": f"Matrix {caller} {uuid.uuid4().hex[:8]}"}
+
+
+def _product(ctx: Context, caller: Caller) -> dict[str, Any]:
+    return {
+        "sku": f"MATRIX-{uuid.uuid4().hex[:10]}",
+        "name": "Matrix product",
+        "category_id": ctx.category_id,
+        "price": "12.50",
+        "initial_stock": 5,
+    }
+
+
+def _sale(ctx: Context, caller: Caller) -> dict[str, Any]:
+    return {"product_id": ctx.product_id, "quantity": 1}
 
 
 RULES: dict[str, Rule] = {
@@ -84,6 +113,38 @@ RULES: dict[str, Rule] = {
     "POST /api/v1/customers/{customer_id}/wallet/debits": Rule(
         "admin", 201, json=lambda *_: {"amount": "1.00", "reason": "auth matrix"}
     ),
+    # Catalog reads are public; writes and the inventory ledger are for admins.
+    "GET /api/v1/categories": Rule("public", 200),
+    "POST /api/v1/categories": Rule("admin", 201, json=_category),
+    "GET /api/v1/categories/{category_id}": Rule("public", 200),
+    "PATCH /api/v1/categories/{category_id}": Rule(
+        "admin", 200, json=lambda *_: {"description": "patched by the matrix"}
+    ),
+    "DELETE /api/v1/categories/{category_id}": Rule("admin", 204, category="empty"),
+    "GET /api/v1/products": Rule("public", 200),
+    "POST /api/v1/products": Rule("admin", 201, json=_product),
+    "GET /api/v1/products/{product_id}": Rule("public", 200),
+    "PATCH /api/v1/products/{product_id}": Rule(
+        "admin", 200, json=lambda *_: {"name": "Renamed by the matrix"}
+    ),
+    "DELETE /api/v1/products/{product_id}": Rule("admin", 204),
+    "POST /api/v1/products/{product_id}/inventory/adjustments": Rule(
+        "admin", 201, json=lambda *_: {"delta": 3, "kind": "restock"}
+    ),
+    "GET /api/v1/products/{product_id}/inventory": Rule("admin", 200),
+    "GET /api/v1/products/{product_id}/inventory/movements": Rule("admin", 200),
+    "GET /api/v1/products/{product_id}/inventory/levels": Rule("admin", 200),
+    "GET /api/v1/inventory": Rule("admin", 200),
+    "GET /api/v1/inventory/low-stock": Rule("admin", 200),
+    "GET /api/v1/inventory/summary": Rule("admin", 200),
+    # Sales and analytics are the manager's: admins only.
+    "POST /api/v1/sales": Rule("admin", 201, json=_sale),
+    "GET /api/v1/sales": Rule("admin", 200),
+    "GET /api/v1/sales/{sale_id}": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue/by-category": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue/by-product": Rule("admin", 200),
+    "GET /api/v1/analytics/summary": Rule("admin", 200),
 }
 
 
@@ -101,7 +162,28 @@ async def make_context(database: Database, settings: Settings) -> Context:
     customer = await make_account(database, settings, balance=Decimal("10.00"))
     stranger = await make_account(database, settings)
     admin = await make_account(database, settings, role=Role.admin)
+    async with database.session_factory() as session:
+        stocked = await create_category(session, CategoryCreate(name=f"Stocked {uuid.uuid4()}"))
+        empty = await create_category(session, CategoryCreate(name=f"Empty {uuid.uuid4()}"))
+        product = await create_product(
+            session,
+            ProductCreate(
+                sku=f"MATRIX-{uuid.uuid4().hex[:10]}",
+                name="Matrix product",
+                category_id=stocked.id,
+                price=Decimal("12.50"),
+                initial_stock=50,
+            ),
+        )
+        sale = await record_sale(
+            session, product_id=product.id, quantity=1, timezone=ZoneInfo("UTC")
+        )
+        await session.commit()
     ctx = Context(
+        sale_id=sale.id,
+        category_id=stocked.id,
+        empty_category_id=empty.id,
+        product_id=product.id,
         customer=customer,
         stranger=stranger,
         admin=admin,
@@ -138,7 +220,13 @@ async def test_every_route_answers_as_the_rules_say(
                     continue
                 ctx = await make_context(isolated_database, settings)
                 target = ctx.customer if rule.target == "customer" else ctx.stranger
-                url = path.replace("{customer_id}", str(target.id))
+                category = ctx.category_id if rule.category == "stocked" else ctx.empty_category_id
+                url = (
+                    path.replace("{customer_id}", str(target.id))
+                    .replace("{category_id}", str(category))
+                    .replace("{product_id}", str(ctx.product_id))
+                    .replace("{sale_id}", str(ctx.sale_id))
+                )
                 for caller in CALLERS:
                     response = await client.request(
                         method.upper(),

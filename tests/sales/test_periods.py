@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ def test_buckets_cover_the_range_without_gaps_or_overlaps(interval: Interval) ->
     result = buckets(interval, period)
     assert result[0].start == period.start
     assert result[-1].end == period.end
-    for previous, current in zip(result, result[1:], strict=False):
+    for previous, current in itertools.pairwise(result):
         assert current.start == previous.end + timedelta(days=1)
         assert current.key == bucket_start(interval, current.start)
     assert len(result) == bucket_count(interval, period)

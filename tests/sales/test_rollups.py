@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import Database
 from common.models.sales import Sale, SalesDaily
 from common.sales import rebuild_rollups, record_refund, record_sale
+from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
+from products_microservice.catalog.service import create_category, create_product
+from tests.conftest import Backend
 from tests.sales.conftest import Catalog
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -123,3 +129,44 @@ async def test_business_date_is_the_store_local_day(
             session, product_id=product, quantity=1, sold_at=late_utc, timezone=TOKYO
         )
         assert sale.business_date.isoformat() == "2025-06-01"
+
+
+async def test_rebuild_rollups_command_uses_the_configured_database(
+    committed_database: Database, backend: Backend
+) -> None:
+    async with committed_database.session_factory() as session:
+        category = await create_category(session, CategoryCreate(name="Rebuilt"))
+        product = await create_product(
+            session,
+            ProductCreate(
+                sku="REBUILD-1",
+                name="Rebuilt",
+                category_id=category.id,
+                price=Decimal("3.50"),
+                initial_stock=10,
+            ),
+        )
+        sold_at = datetime(2025, 2, 3, 12, tzinfo=UTC)
+        await record_sale(
+            session, product_id=product.id, quantity=2, sold_at=sold_at, timezone=TOKYO
+        )
+        await session.execute(delete(SalesDaily))
+        await session.commit()
+    environment = {**os.environ, "DATABASE_URL": backend.url, "APP_ENV": "test"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "common.cli",
+        "rebuild-rollups",
+        "--from",
+        "2025-01-01",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "sales_daily rebuilt: 1 rows"
+    async with committed_database.session_factory() as session:
+        assert await rollup_totals(session) == await raw_totals(session)
+        assert len(await raw_totals(session)) == 1

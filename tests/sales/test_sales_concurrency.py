@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from common.inventory import reconcile
-from common.models.catalog import Product
 from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
+from common.inventory import reconcile
+from common.models.catalog import Product
 from common.models.sales import Sale
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve
+from tests.conftest import serve_as_admin
 from tests.sales.conftest import Catalog
 from tests.sales.test_rollups import raw_totals, rollup_totals
 
@@ -23,11 +23,13 @@ from tests.sales.test_rollups import raw_totals, rollup_totals
 async def test_hundred_concurrent_sales_never_oversell(
     settings: Settings, committed_database: Database
 ) -> None:
-    async for products in serve(build_products_app(settings=settings, database=committed_database)):
+    products_app = build_products_app(settings=settings, database=committed_database)
+    async for products in serve_as_admin(products_app, settings, committed_database):
         catalog = Catalog(products)
         product = await catalog.product(category_id=await catalog.category(), stock=40)
 
-    async for sales in serve(build_sales_app(settings=settings, database=committed_database)):
+    sales_app = build_sales_app(settings=settings, database=committed_database)
+    async for sales in serve_as_admin(sales_app, settings, committed_database):
         responses = await asyncio.gather(
             *(
                 sales.post("/api/v1/sales", json={"product_id": product, "quantity": 1})

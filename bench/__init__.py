@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [scenario...]`. Not part of the test suite."""

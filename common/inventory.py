@@ -1,0 +1,581 @@
+"""The stock ledger, shared by every service that moves stock (catalog, sales, orders).
+
+Invariants, kept in SQL rather than by reading a level into Python and writing it back:
+
+- `product.stock_on_hand` never goes below zero: the only writer is the guarded
+  `UPDATE product SET stock_on_hand = stock_on_hand + :delta WHERE ... >= 0` in
+  `record_movement`, whose row count says whether the change happened.
+- Every change appends one `inventory_movement` in the same transaction, with the level it
+  left (`quantity_after`), read back under the row lock the UPDATE took. So the cached level
+  always equals the sum of the ledger, and `quantity_after` forms an unbroken chain;
+  `reconcile` proves both.
+- Several products are locked in ascending id order (`record_movements`), so two writers
+  touching the same products can never wait on each other in a cycle.
+- A product's movements never go back in time: `created_at` is at least that of its previous
+  movement, so "the last movement at or before T" is the level at T (`level_as_of`).
+
+Availability (`available = on hand - reserved`) is computed by `reserved_quantity` and
+`available_quantity` only, so reservations change one function each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    CursorResult,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import with_expression
+from sqlalchemy.orm.interfaces import ORMOption
+
+from common.db.types import UTCDateTime, utcnow
+from common.errors import Conflict, InvalidInput, NotFound
+from common.models.catalog import MAX_STOCK, Product
+from common.models.inventory import InventoryMovement, MovementKind
+from common.models.sales import SalesDaily
+
+LevelInterval = Literal["day", "week", "month"]
+LEVEL_INTERVALS: tuple[LevelInterval, ...] = ("day", "week", "month")
+# A chart of more points than this is a request mistake, not a chart.
+MAX_LEVEL_POINTS = 1000
+
+
+class StockStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    title = "Product not found"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    title = "Not enough stock"
+
+
+class StaleStock(Conflict):
+    code = "stale_stock"
+    title = "Stock changed since it was read"
+
+
+class StockLimitExceeded(Conflict):
+    code = "stock_limit_exceeded"
+    title = "Stock level too high"
+
+
+class NoStockChange(InvalidInput):
+    code = "no_stock_change"
+    title = "The change moves no stock"
+
+
+class BackdatedMovement(InvalidInput):
+    code = "backdated_movement"
+    title = "Movement predates the product's ledger"
+
+
+# --- availability: the one place that knows what "available" means --------------------------
+
+
+def reserved_quantity() -> ColumnElement[int]:
+    """Units of `Product` held by active reservations. Nothing reserves stock yet."""
+    return literal(0)
+
+
+def available_quantity() -> ColumnElement[int]:
+    return Product.stock_on_hand - reserved_quantity()
+
+
+COVER_WINDOW_DAYS = 30
+
+
+async def days_of_cover(
+    session: AsyncSession, available: Mapping[int, int], *, today: date
+) -> dict[int, Decimal | None]:
+    """Days the available units last at the average daily units sold (net of refunds) over
+    the 30 store-local days ending `today`, per product id; null for a product that sold
+    nothing in that window (no rate of sale is known, and a made-up one would mislead).
+
+    Reads the `sales_daily` rollup: at most 30 rows per product."""
+    if not available:
+        return {}
+    sold = (
+        await session.execute(
+            select(
+                SalesDaily.product_id,
+                func.sum(SalesDaily.units_sold - SalesDaily.units_refunded),
+            )
+            .where(
+                SalesDaily.product_id.in_(list(available)),
+                SalesDaily.business_date > today - timedelta(days=COVER_WINDOW_DAYS),
+                SalesDaily.business_date <= today,
+            )
+            .group_by(SalesDaily.product_id)
+        )
+    ).tuples()
+    rate = {product_id: Decimal(units) / COVER_WINDOW_DAYS for product_id, units in sold}
+    return {
+        product_id: (units / rate[product_id]).quantize(Decimal("0.1"))
+        if rate.get(product_id, 0) > 0
+        else None
+        for product_id, units in available.items()
+    }
+
+
+def with_reserved() -> ORMOption:
+    """Load `Product.reserved` with the query, so `Product` rows can report availability."""
+    return with_expression(Product.reserved, reserved_quantity())
+
+
+def stock_status_of(available: int, threshold: int) -> StockStatus:
+    """The rule that `stock_status_expression` states in SQL (a test holds them equal)."""
+    if available <= 0:
+        return StockStatus.OUT_OF_STOCK
+    if available <= threshold:
+        return StockStatus.LOW_STOCK
+    return StockStatus.IN_STOCK
+
+
+def stock_status_expression(
+    available: ColumnElement[int], threshold: ColumnElement[int] | None = None
+) -> ColumnElement[str]:
+    limit = Product.low_stock_threshold if threshold is None else threshold
+    return case(
+        (available <= 0, StockStatus.OUT_OF_STOCK.value),
+        (available <= limit, StockStatus.LOW_STOCK.value),
+        else_=StockStatus.IN_STOCK.value,
+    )
+
+
+# --- writing the ledger ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockChange:
+    product_id: int
+    delta: int
+    kind: MovementKind
+    reference: str | None = None
+    note: str | None = None
+
+
+async def record_movement(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    kind: MovementKind,
+    delta: int,
+    reference: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    expected_on_hand: int | None = None,
+    at: datetime | None = None,
+) -> InventoryMovement:
+    """Move `delta` units (signed) of one product and append the movement; flushes only.
+
+    `expected_on_hand` makes it a compare-and-set (`StaleStock` when the level moved). `at`
+    dates the movement (imports, history); it may not predate the product's last movement.
+    """
+    if delta == 0:
+        raise NoStockChange("A movement must change the stock by at least one unit.")
+    if at is not None:
+        # Refuse before changing anything; checked again under the row lock below.
+        await _movement_time(session, product_id, at)
+    new_level = Product.stock_on_hand + delta
+    guarded = (
+        update(Product)
+        .where(Product.id == product_id, new_level >= 0, new_level <= MAX_STOCK)
+        .values(stock_on_hand=new_level)
+        .execution_options(synchronize_session=False)
+    )
+    if expected_on_hand is not None:
+        guarded = guarded.where(Product.stock_on_hand == expected_on_hand)
+    result = cast(CursorResult[Any], await session.execute(guarded))
+    if result.rowcount != 1:
+        await _raise_refusal(session, product_id, delta=delta, expected_on_hand=expected_on_hand)
+
+    # The UPDATE holds the row lock until commit; FOR UPDATE makes this a current read of the
+    # level it left, on MySQL whatever snapshot the transaction started with.
+    quantity_after = await session.scalar(
+        select(Product.stock_on_hand).where(Product.id == product_id).with_for_update()
+    )
+    assert quantity_after is not None  # the row was just updated in this transaction
+    movement = InventoryMovement(
+        product_id=product_id,
+        kind=kind.value,
+        delta=delta,
+        quantity_after=quantity_after,
+        reference=reference,
+        actor=actor,
+        note=note,
+        created_at=await _movement_time(session, product_id, at),
+    )
+    session.add(movement)
+    await session.flush()
+    return movement
+
+
+async def record_movements(
+    session: AsyncSession, changes: Sequence[StockChange], *, actor: str | None = None
+) -> list[InventoryMovement]:
+    """Several movements in one transaction, rows locked in ascending product id order.
+
+    Returns the movements in the order of `changes`. Any refusal raises and the caller's
+    transaction rolls back, so either every change happens or none does.
+    """
+    order = sorted(range(len(changes)), key=lambda index: changes[index].product_id)
+    movements: dict[int, InventoryMovement] = {}
+    for index in order:
+        change = changes[index]
+        movements[index] = await record_movement(
+            session,
+            product_id=change.product_id,
+            kind=change.kind,
+            delta=change.delta,
+            reference=change.reference,
+            actor=actor,
+            note=change.note,
+        )
+    return [movements[index] for index in range(len(changes))]
+
+
+async def set_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    set_to: int,
+    kind: MovementKind = MovementKind.ADJUSTMENT,
+    expected_on_hand: int | None = None,
+    reference: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+) -> InventoryMovement:
+    """Bring the level to `set_to` (a stock count); the movement records the difference."""
+    current = await session.scalar(
+        select(Product.stock_on_hand).where(Product.id == product_id).with_for_update()
+    )
+    if current is None:
+        raise ProductNotFound(f"No product with id {product_id}.")
+    if expected_on_hand is not None and current != expected_on_hand:
+        raise _stale(current, expected_on_hand)
+    if set_to == current:
+        raise NoStockChange(f"The stock is already {current}.", on_hand=current)
+    # `current` guards the UPDATE too: on SQLite, where FOR UPDATE locks nothing, a writer
+    # that slipped in between makes this a stale compare-and-set instead of a wrong delta.
+    return await record_movement(
+        session,
+        product_id=product_id,
+        kind=kind,
+        delta=set_to - current,
+        reference=reference,
+        actor=actor,
+        note=note,
+        expected_on_hand=current,
+    )
+
+
+async def _raise_refusal(
+    session: AsyncSession, product_id: int, *, delta: int, expected_on_hand: int | None
+) -> None:
+    """Explain why the guarded UPDATE changed nothing."""
+    row = (
+        await session.execute(
+            select(Product.stock_on_hand, available_quantity().label("available")).where(
+                Product.id == product_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise ProductNotFound(f"No product with id {product_id}.")
+    on_hand, available = int(row.stock_on_hand), int(row.available)
+    if expected_on_hand is not None and on_hand != expected_on_hand:
+        raise _stale(on_hand, expected_on_hand)
+    if on_hand + delta < 0:
+        raise InsufficientStock(
+            f"Only {available} available; cannot remove {-delta}.",
+            available=available,
+            on_hand=on_hand,
+            requested=-delta,
+        )
+    raise StockLimitExceeded(
+        f"The level would exceed {MAX_STOCK} units.", on_hand=on_hand, max_stock=MAX_STOCK
+    )
+
+
+def _stale(on_hand: int, expected: int) -> StaleStock:
+    return StaleStock(
+        f"Expected {expected} on hand but there are {on_hand}; reload and retry.",
+        on_hand=on_hand,
+        expected_on_hand=expected,
+    )
+
+
+async def _movement_time(session: AsyncSession, product_id: int, at: datetime | None) -> datetime:
+    """Never earlier than the product's last movement: clocks of replicas drift."""
+    last = await session.scalar(
+        select(func.max(InventoryMovement.created_at)).where(
+            InventoryMovement.product_id == product_id
+        )
+    )
+    if at is None:
+        now = utcnow()
+        return max(now, last) if last is not None else now
+    if last is not None and at < last:
+        raise BackdatedMovement(
+            f"The product's ledger already has a movement at {last.isoformat()}."
+        )
+    return at
+
+
+# --- reading levels --------------------------------------------------------------------------
+
+
+def _last_level(
+    product_id: ColumnElement[int], at: ColumnElement[datetime] | datetime
+) -> Select[tuple[int]]:
+    return (
+        select(InventoryMovement.quantity_after)
+        .where(InventoryMovement.product_id == product_id, InventoryMovement.created_at <= at)
+        .order_by(InventoryMovement.created_at.desc(), InventoryMovement.id.desc())
+        .limit(1)
+    )
+
+
+@lru_cache(maxsize=256)
+def _levels_statement(count: int) -> CompoundSelect[Any]:
+    """`levels_as_of`'s statement for `count` products, built once per size: assembling a
+    few hundred SELECTs costs more than the database takes to answer them."""
+    at = bindparam("at", type_=UTCDateTime())
+    parts = []
+    for index in range(count):
+        product_id = bindparam(f"product_{index}", type_=Integer())
+        parts.append(
+            select(
+                product_id.label("product_id"),
+                _last_level(product_id, at).scalar_subquery().label("level"),
+            )
+        )
+    return union_all(*parts)
+
+
+def level_as_of_expression(at: datetime) -> ColumnElement[int]:
+    """`Product`'s level at `at` as a correlated subquery, for filtering on past levels.
+
+    MySQL and MariaDB can only seek a correlated subquery to the product, then walk back from
+    its newest movement to `at`; `levels_as_of` seeks straight to the row and is preferred
+    wherever the products are known first.
+    """
+    last = _last_level(Product.id.expression, at).correlate(Product).scalar_subquery()
+    return func.coalesce(last, 0)
+
+
+async def levels_as_of(
+    session: AsyncSession, product_ids: Sequence[int], at: datetime
+) -> dict[int, int]:
+    """Each product's level at `at`: its last movement's `quantity_after` at or before it (0
+    before any). One statement; for each product one descent of the (product_id, created_at)
+    index to exactly that row, however long the ledger."""
+    if not product_ids:
+        return {}
+    unique_ids = list(dict.fromkeys(product_ids))
+    params: dict[str, Any] = {f"product_{i}": pid for i, pid in enumerate(unique_ids)}
+    rows = (await session.execute(_levels_statement(len(unique_ids)), {**params, "at": at})).all()
+    return {int(row.product_id): int(row.level or 0) for row in rows}
+
+
+async def level_as_of(session: AsyncSession, *, product_id: int, at: datetime) -> int:
+    if await session.scalar(select(Product.id).where(Product.id == product_id)) is None:
+        raise ProductNotFound(f"No product with id {product_id}.")
+    return (await levels_as_of(session, [product_id], at))[product_id]
+
+
+@dataclass(frozen=True)
+class LevelPoint:
+    period_start: date  # the bucket's first local day
+    level: int  # the level at the end of the bucket (or at `end` for the last one)
+
+
+def bucket_starts(
+    interval: LevelInterval, start: datetime, end: datetime, timezone: ZoneInfo
+) -> list[date]:
+    """Local first days of the buckets that `[start, end]` touches (weeks start on Monday)."""
+    first = _bucket_floor(interval, start.astimezone(timezone).date())
+    last = end.astimezone(timezone).date()
+    starts = []
+    day = first
+    while day <= last:
+        starts.append(day)
+        if len(starts) > MAX_LEVEL_POINTS:
+            raise InvalidInput(
+                f"More than {MAX_LEVEL_POINTS} {interval} buckets; narrow the range.",
+                max_points=MAX_LEVEL_POINTS,
+            )
+        day = _next_bucket(interval, day)
+    return starts
+
+
+def _bucket_floor(interval: LevelInterval, day: date) -> date:
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_bucket(interval: LevelInterval, day: date) -> date:
+    if interval == "day":
+        return day + timedelta(days=1)
+    if interval == "week":
+        return day + timedelta(weeks=1)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _local_midnight(day: date, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone).astimezone(UTC)
+
+
+async def level_series(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    interval: LevelInterval,
+    start: datetime,
+    end: datetime,
+    timezone: ZoneInfo,
+) -> list[LevelPoint]:
+    """The level at the end of each bucket, carried forward through buckets without movement.
+
+    Reads one opening level and the movements inside the range, both through the
+    (product_id, created_at) index: the cost follows the range, never the whole ledger.
+    """
+    if end < start:
+        raise InvalidInput("`end` must not be before `start`.")
+    starts = bucket_starts(interval, start, end, timezone)
+    edges = [_local_midnight(_next_bucket(interval, day), timezone) for day in starts]
+    # The last bucket may still be running: its level is the one at `end`.
+    edges[-1] = min(edges[-1], end + timedelta(microseconds=1))
+    opening_at = _local_midnight(starts[0], timezone) - timedelta(microseconds=1)
+    level = (await levels_as_of(session, [product_id], opening_at))[product_id]
+    movements = (
+        await session.execute(
+            select(InventoryMovement.created_at, InventoryMovement.quantity_after)
+            .where(
+                InventoryMovement.product_id == product_id,
+                InventoryMovement.created_at > opening_at,
+                InventoryMovement.created_at < edges[-1],
+            )
+            .order_by(InventoryMovement.created_at, InventoryMovement.id)
+        )
+    ).all()
+    points = []
+    cursor = 0
+    for day, edge in zip(starts, edges, strict=True):
+        while cursor < len(movements) and movements[cursor].created_at < edge:
+            level = movements[cursor].quantity_after
+            cursor += 1
+        points.append(LevelPoint(period_start=day, level=level))
+    return points
+
+
+# --- auditing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    product_id: int
+    sku: str
+    problem: Literal["cached_level_mismatch", "broken_chain"]
+    detail: str
+    movement_id: int | None = None
+
+
+def _ledger_sums() -> Select[Any]:
+    sums = (
+        select(
+            InventoryMovement.product_id,
+            func.sum(InventoryMovement.delta).label("ledger_total"),
+        )
+        .group_by(InventoryMovement.product_id)
+        .subquery()
+    )
+    ledger_total = func.coalesce(sums.c.ledger_total, 0)
+    return (
+        select(Product.id, Product.sku, Product.stock_on_hand, ledger_total.label("ledger_total"))
+        .outerjoin(sums, sums.c.product_id == Product.id)
+        .where(Product.stock_on_hand != ledger_total)
+        .order_by(Product.id)
+    )
+
+
+def _chain_breaks() -> Select[Any]:
+    previous = (
+        func.lag(InventoryMovement.quantity_after)
+        .over(partition_by=InventoryMovement.product_id, order_by=InventoryMovement.id)
+        .label("previous_after")
+    )
+    chain = select(
+        InventoryMovement.id,
+        InventoryMovement.product_id,
+        InventoryMovement.delta,
+        InventoryMovement.quantity_after,
+        previous,
+    ).subquery()
+    expected = func.coalesce(chain.c.previous_after, 0) + chain.c.delta
+    return (
+        select(chain, Product.sku)
+        .join(Product, Product.id == chain.c.product_id)
+        .where(chain.c.quantity_after != expected)
+        .order_by(chain.c.product_id, chain.c.id)
+    )
+
+
+async def reconcile(session: AsyncSession) -> list[LedgerProblem]:
+    """Every product whose cached level differs from the sum of its movements, and every
+    movement whose `quantity_after` is not the previous one plus its delta. Empty = sound."""
+    problems = [
+        LedgerProblem(
+            product_id=row.id,
+            sku=row.sku,
+            problem="cached_level_mismatch",
+            detail=f"stock_on_hand is {row.stock_on_hand}, the ledger sums to {row.ledger_total}",
+        )
+        for row in (await session.execute(_ledger_sums())).all()
+    ]
+    problems += [
+        LedgerProblem(
+            product_id=row.product_id,
+            sku=row.sku,
+            problem="broken_chain",
+            detail=(
+                f"quantity_after is {row.quantity_after}, expected "
+                f"{(row.previous_after or 0) + row.delta}"
+            ),
+            movement_id=row.id,
+        )
+        for row in (await session.execute(_chain_breaks())).all()
+    ]
+    return problems

@@ -1,0 +1,150 @@
+"""Requests and responses of categories and products."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, computed_field, model_validator
+
+from common.inventory import StockStatus, stock_status_of
+from common.models.catalog import (
+    CATEGORY_DESCRIPTION_MAX,
+    CATEGORY_NAME_MAX,
+    IMAGE_URL_MAX,
+    MAX_STOCK,
+    PRODUCT_DESCRIPTION_MAX,
+    PRODUCT_NAME_MAX,
+    SKU_MAX,
+    ProductStatus,
+)
+from common.schemas import Schema
+from common.schemas.fields import Id, MoneyAmount, trimmed
+
+CategoryName = Annotated[str, trimmed(CATEGORY_NAME_MAX)]
+CategoryDescription = Annotated[str, trimmed(CATEGORY_DESCRIPTION_MAX)]
+# SKUs are case-insensitive codes, stored upper-case so every backend compares them alike.
+Sku = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=1,
+        max_length=SKU_MAX,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+    ),
+]
+ProductName = Annotated[str, trimmed(PRODUCT_NAME_MAX)]
+ProductDescription = Annotated[str, trimmed(PRODUCT_DESCRIPTION_MAX)]
+ImageUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=IMAGE_URL_MAX, pattern=r"^https?://\S+$"),
+]
+Price = Annotated[MoneyAmount, Field(gt=0)]
+CostPrice = Annotated[MoneyAmount, Field(ge=0)]
+Threshold = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+ProductSort = Literal[
+    "name", "-name", "price", "-price", "created_at", "-created_at", "stock", "-stock"
+]
+
+
+def _refuse_nulls(schema: Schema, nullable: set[str]) -> None:
+    """In a PATCH, an omitted field stays as it is; `null` clears it, where that makes sense."""
+    cleared = {name for name in schema.model_fields_set - nullable if getattr(schema, name) is None}
+    if cleared:
+        raise ValueError(f"{', '.join(sorted(cleared))} cannot be null")
+
+
+class CategoryCreate(Schema):
+    name: CategoryName
+    description: CategoryDescription | None = None
+
+
+class CategoryUpdate(Schema):
+    name: CategoryName | None = None
+    description: CategoryDescription | None = None
+
+    @model_validator(mode="after")
+    def _name_not_null(self) -> CategoryUpdate:
+        _refuse_nulls(self, {"description"})
+        return self
+
+
+class CategoryRead(Schema):
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    product_count: int = Field(description="Active products in the category")
+    archived_product_count: int = Field(description="Archived products still filed under it")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CategoryRef(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class ProductCreate(Schema):
+    sku: Sku
+    name: ProductName
+    description: ProductDescription | None = None
+    category_id: Id
+    price: Price
+    cost_price: CostPrice | None = None
+    image_url: ImageUrl | None = None
+    low_stock_threshold: Threshold = 10
+    initial_stock: int = Field(default=0, ge=0, le=MAX_STOCK)
+
+
+class ProductUpdate(Schema):
+    """Any subset of the product's fields. Stock is not here: it moves only through the
+    inventory ledger."""
+
+    sku: Sku | None = None
+    name: ProductName | None = None
+    description: ProductDescription | None = None
+    category_id: Id | None = None
+    price: Price | None = None
+    cost_price: CostPrice | None = None
+    image_url: ImageUrl | None = None
+    low_stock_threshold: Threshold | None = None
+    status: ProductStatus | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> ProductUpdate:
+        _refuse_nulls(self, {"description", "cost_price", "image_url"})
+        return self
+
+
+class ProductRead(Schema):
+    id: int
+    sku: str
+    name: str
+    description: str | None
+    category_id: int
+    category: CategoryRef
+    price: Decimal
+    cost_price: Decimal | None = Field(
+        description="What the product costs the shop; admins only, null for everyone else"
+    )
+    image_url: str | None
+    status: ProductStatus
+    low_stock_threshold: int
+    stock_on_hand: int
+    reserved: int = Field(description="Units held by active reservations")
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field(description="On hand minus reserved")  # type: ignore[prop-decorator]
+    @property
+    def available(self) -> int:
+        return self.stock_on_hand - self.reserved
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stock_status(self) -> StockStatus:
+        return stock_status_of(self.available, self.low_stock_threshold)

@@ -1,0 +1,143 @@
+"""HTTP for the inventory ledger. Reads on `router`, writes on `admin_router`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from common.inventory import LevelInterval, StockStatus
+from common.models.catalog import ProductStatus
+from common.models.inventory import MovementKind
+from common.schemas import CursorDep, CursorPage, Page, PageDep
+from common.schemas.fields import Id, Instant
+from common.security import AdminUser
+from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
+from products_microservice.catalog.router import ProductId
+from products_microservice.catalog.service import ProductFilter
+from products_microservice.inventory import service
+from products_microservice.inventory.schemas import (
+    AdjustmentCreate,
+    InventoryLevel,
+    InventorySummary,
+    LevelSeries,
+    LowStockItem,
+    MovementRead,
+    ProductInventory,
+)
+
+router = APIRouter(tags=["inventory"])
+admin_router = APIRouter(tags=["inventory"])
+
+
+@admin_router.post(
+    "/products/{product_id}/inventory/adjustments",
+    response_model=MovementRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a stock change (`delta` + `kind`) or a stock count (`set_to`)",
+    responses=problem_responses(404, 409, 422),
+)
+async def adjust_stock(
+    uow: UnitOfWorkDep, product_id: ProductId, payload: AdjustmentCreate, admin: AdminUser
+) -> MovementRead:
+    return await uow.run(
+        lambda session: service.adjust_stock(session, product_id, payload, actor=admin.actor)
+    )
+
+
+@router.get(
+    "/products/{product_id}/inventory",
+    response_model=ProductInventory,
+    summary="A product's stock: on hand, reserved, available, status, last movement",
+    responses=problem_responses(404, 422),
+)
+async def get_product_inventory(session: ReadSessionDep, product_id: ProductId) -> ProductInventory:
+    return await service.get_product_inventory(session, product_id)
+
+
+@router.get(
+    "/products/{product_id}/inventory/movements",
+    response_model=CursorPage[MovementRead],
+    summary="A product's ledger, newest first (keyset pagination)",
+    responses=problem_responses(404, 422),
+)
+async def list_movements(
+    session: ReadSessionDep,
+    product_id: ProductId,
+    cursor: CursorDep,
+    kind: Annotated[MovementKind | None, Query()] = None,
+    start: Annotated[Instant | None, Query(description="Inclusive")] = None,
+    end: Annotated[Instant | None, Query(description="Inclusive")] = None,
+) -> CursorPage[MovementRead]:
+    filters = service.MovementFilter(kind=kind, start=start, end=end)
+    return await service.list_movements(session, product_id, filters, cursor)
+
+
+@router.get(
+    "/products/{product_id}/inventory/levels",
+    response_model=LevelSeries,
+    summary="The stock level at the end of each day, week (ISO) or month, in store time",
+    responses=problem_responses(404, 422),
+)
+async def get_levels(
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    product_id: ProductId,
+    interval: Annotated[LevelInterval, Query()] = "day",
+    start: Annotated[Instant | None, Query(description="Default: a span before `end`")] = None,
+    end: Annotated[Instant | None, Query(description="Default: now")] = None,
+) -> LevelSeries:
+    return await service.get_level_series(
+        session,
+        product_id,
+        interval=interval,
+        start=start,
+        end=end,
+        timezone=settings.timezone,
+    )
+
+
+@router.get(
+    "/inventory",
+    response_model=Page[InventoryLevel],
+    summary="Levels of all products, now or `as_of` a past moment (from the ledger)",
+    responses=problem_responses(422),
+)
+async def list_inventory(
+    session: ReadSessionDep,
+    page: PageDep,
+    category_id: Annotated[Id | None, Query()] = None,
+    product_status: Annotated[ProductStatus, Query(alias="status")] = ProductStatus.ACTIVE,
+    stock_status: Annotated[StockStatus | None, Query()] = None,
+    as_of: Annotated[Instant | None, Query(description="A moment with its UTC offset")] = None,
+) -> Page[InventoryLevel]:
+    filters = ProductFilter(
+        category_id=category_id, status=product_status, stock_status=stock_status
+    )
+    return await service.list_inventory(session, filters, as_of, page)
+
+
+@router.get(
+    "/inventory/low-stock",
+    response_model=Page[LowStockItem],
+    summary="Active products at or below their threshold, most urgent first",
+    responses=problem_responses(422),
+)
+async def list_low_stock(
+    session: ReadSessionDep,
+    page: PageDep,
+    settings: SettingsDep,
+    category_id: Annotated[Id | None, Query()] = None,
+) -> Page[LowStockItem]:
+    today = datetime.now(settings.timezone).date()
+    return await service.list_low_stock(session, category_id=category_id, page=page, today=today)
+
+
+@router.get(
+    "/inventory/summary",
+    response_model=InventorySummary,
+    summary="Units, value at cost and at price, stock status counts, by category",
+)
+async def get_summary(session: ReadSessionDep) -> InventorySummary:
+    return await service.summarize(session)

@@ -1,0 +1,329 @@
+"""Stock adjustments and inventory reads, on top of the shared ledger in `common.inventory`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, func, null, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db.pagination import keyset_paginate, paginate
+from common.db.types import Money, utcnow
+from common.inventory import (
+    LevelInterval,
+    ProductNotFound,
+    StockStatus,
+    available_quantity,
+    days_of_cover,
+    level_as_of_expression,
+    level_series,
+    levels_as_of,
+    record_movement,
+    reserved_quantity,
+    set_stock,
+    stock_status_expression,
+    stock_status_of,
+)
+from common.models.catalog import Category, Product, ProductStatus
+from common.models.inventory import InventoryMovement, MovementKind
+from common.schemas import CursorPage, CursorParams, Page, PageParams
+from products_microservice.catalog.service import ProductFilter
+from products_microservice.inventory.schemas import (
+    AdjustmentCreate,
+    CategoryStock,
+    InventoryLevel,
+    InventorySummary,
+    LevelPointRead,
+    LevelSeries,
+    LowStockItem,
+    MovementRead,
+    ProductInventory,
+)
+
+# When a chart asks for no start: this far back from `end`.
+DEFAULT_LEVEL_SPAN: dict[str, timedelta] = {
+    "day": timedelta(days=30),
+    "week": timedelta(weeks=12),
+    "month": timedelta(days=365),
+}
+
+
+async def adjust_stock(
+    session: AsyncSession,
+    product_id: int,
+    payload: AdjustmentCreate,
+    *,
+    actor: str | None = None,
+) -> MovementRead:
+    if payload.set_to is not None:
+        movement = await set_stock(
+            session,
+            product_id=product_id,
+            set_to=payload.set_to,
+            kind=MovementKind(payload.kind or MovementKind.ADJUSTMENT),
+            expected_on_hand=payload.expected_on_hand,
+            reference=payload.reference,
+            actor=actor,
+            note=payload.note,
+        )
+    else:
+        # The schema guarantees both with `delta`.
+        assert payload.delta is not None
+        assert payload.kind is not None
+        movement = await record_movement(
+            session,
+            product_id=product_id,
+            kind=MovementKind(payload.kind),
+            delta=payload.delta,
+            expected_on_hand=payload.expected_on_hand,
+            reference=payload.reference,
+            actor=actor,
+            note=payload.note,
+        )
+    return MovementRead.model_validate(movement)
+
+
+async def _ensure_product(session: AsyncSession, product_id: int) -> None:
+    if await session.scalar(select(Product.id).where(Product.id == product_id)) is None:
+        raise ProductNotFound(f"No product with id {product_id}.")
+
+
+async def get_product_inventory(session: AsyncSession, product_id: int) -> ProductInventory:
+    row = (
+        await session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.stock_on_hand,
+                reserved_quantity().label("reserved"),
+                available_quantity().label("available"),
+                Product.low_stock_threshold,
+                stock_status_expression(available_quantity()).label("stock_status"),
+            ).where(Product.id == product_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise ProductNotFound(f"No product with id {product_id}.")
+    last = await session.scalar(
+        select(InventoryMovement)
+        .where(InventoryMovement.product_id == product_id)
+        .order_by(InventoryMovement.id.desc())
+        .limit(1)
+    )
+    return ProductInventory(
+        product_id=row.id,
+        sku=row.sku,
+        on_hand=row.stock_on_hand,
+        reserved=row.reserved,
+        available=row.available,
+        low_stock_threshold=row.low_stock_threshold,
+        stock_status=row.stock_status,
+        last_movement=MovementRead.model_validate(last) if last else None,
+    )
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    kind: MovementKind | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def list_movements(
+    session: AsyncSession, product_id: int, filters: MovementFilter, cursor: CursorParams
+) -> CursorPage[MovementRead]:
+    await _ensure_product(session, product_id)
+    statement = select(InventoryMovement).where(InventoryMovement.product_id == product_id)
+    if filters.kind is not None:
+        statement = statement.where(InventoryMovement.kind == filters.kind.value)
+    if filters.start is not None:
+        statement = statement.where(InventoryMovement.created_at >= filters.start)
+    if filters.end is not None:
+        statement = statement.where(InventoryMovement.created_at <= filters.end)
+    return await keyset_paginate(
+        session, statement, cursor, id_column=InventoryMovement.id, schema=MovementRead
+    )
+
+
+async def get_level_series(
+    session: AsyncSession,
+    product_id: int,
+    *,
+    interval: LevelInterval,
+    start: datetime | None,
+    end: datetime | None,
+    timezone: ZoneInfo,
+) -> LevelSeries:
+    await _ensure_product(session, product_id)
+    end = end or utcnow()
+    start = start or end - DEFAULT_LEVEL_SPAN[interval]
+    points = await level_series(
+        session,
+        product_id=product_id,
+        interval=interval,
+        start=start,
+        end=end,
+        timezone=timezone,
+    )
+    return LevelSeries(
+        product_id=product_id,
+        interval=interval,
+        timezone=timezone.key,
+        start=start,
+        end=end,
+        points=[LevelPointRead(period_start=p.period_start, level=p.level) for p in points],
+    )
+
+
+def _stock_columns() -> list[ColumnElement[Any]]:
+    """What every stock listing shows of a product, current levels included."""
+    return [
+        Product.id.label("product_id"),
+        Product.sku.expression,
+        Product.name.expression,
+        Product.category_id.expression,
+        Product.stock_on_hand.label("on_hand"),
+        reserved_quantity().label("reserved"),
+        available_quantity().label("available"),
+        Product.low_stock_threshold.expression,
+    ]
+
+
+async def list_inventory(
+    session: AsyncSession, filters: ProductFilter, as_of: datetime | None, page: PageParams
+) -> Page[InventoryLevel]:
+    """Levels now, or at `as_of`. A past level is read from the ledger for the listed page
+    only (`levels_as_of`); only a `stock_status` filter on a past level needs it per product
+    in SQL."""
+    past_level = level_as_of_expression(as_of) if as_of is not None else None
+    available = available_quantity()
+    statement = (
+        select(
+            *_stock_columns(),
+            stock_status_expression(available).label("stock_status"),
+        )
+        .where(*filters.conditions(past_level))
+        .order_by(Product.name, Product.id)
+    )
+    result = await paginate(session, statement, page, schema=InventoryLevel)
+    if as_of is None:
+        return result
+    levels = await levels_as_of(session, [item.product_id for item in result.items], as_of)
+    # Reservations are not history: a past level is what was on the shelf.
+    past = [
+        item.model_copy(
+            update={
+                "on_hand": levels[item.product_id],
+                "reserved": None,
+                "available": levels[item.product_id],
+                "stock_status": stock_status_of(levels[item.product_id], item.low_stock_threshold),
+                "as_of": as_of,
+            }
+        )
+        for item in result.items
+    ]
+    return result.model_copy(update={"items": past})
+
+
+def _urgency() -> list[ColumnElement[Any]]:
+    """Most urgent first: out of stock, then the smallest share of the threshold left, then
+    the biggest shortfall. Once sales exist, days of cover is the better measure."""
+    available = available_quantity()
+    return [
+        case((available <= 0, 0), else_=1),
+        (available * 1.0) / func.nullif(Product.low_stock_threshold, 0),
+        (available - Product.low_stock_threshold),
+        Product.id.expression,
+    ]
+
+
+async def list_low_stock(
+    session: AsyncSession, *, category_id: int | None, page: PageParams, today: date
+) -> Page[LowStockItem]:
+    available = available_quantity()
+    # The ids come from ix_product_status_stock_on_hand_low_stock_threshold alone (uncorrelated
+    # on purpose: the inner `product` is its own scan); only matching rows are then read.
+    at_or_below_threshold = (
+        select(Product.id)
+        .where(
+            Product.status == ProductStatus.ACTIVE.value,
+            available <= Product.low_stock_threshold,
+        )
+        .correlate(None)
+    )
+    statement = (
+        select(
+            *_stock_columns(),
+            (Product.low_stock_threshold - available).label("shortfall"),
+            stock_status_expression(available).label("stock_status"),
+            null().label("days_of_cover"),
+        )
+        .where(Product.id.in_(at_or_below_threshold))
+        .order_by(*_urgency())
+    )
+    if category_id is not None:
+        statement = statement.where(Product.category_id == category_id)
+    result = await paginate(session, statement, page, schema=LowStockItem)
+    cover = await days_of_cover(
+        session, {item.product_id: item.available for item in result.items}, today=today
+    )
+    return result.model_copy(
+        update={
+            "items": [
+                item.model_copy(update={"days_of_cover": cover.get(item.product_id)})
+                for item in result.items
+            ]
+        }
+    )
+
+
+async def summarize(session: AsyncSession) -> InventorySummary:
+    """Totals of active products, by category, aggregated in one grouped query."""
+    status = stock_status_expression(available_quantity())
+
+    def count_of(stock_status: StockStatus) -> ColumnElement[int]:
+        return func.count(case((status == stock_status.value, 1)))
+
+    rows = (
+        (
+            await session.execute(
+                select(
+                    Category.id.label("category_id"),
+                    Category.name.label("category_name"),
+                    func.count(Product.id).label("product_count"),
+                    func.sum(Product.stock_on_hand).label("total_units"),
+                    type_coerce(
+                        func.sum(Product.stock_on_hand * func.coalesce(Product.cost_price, 0)),
+                        Money(),
+                    ).label("value_at_cost"),
+                    type_coerce(func.sum(Product.stock_on_hand * Product.price), Money()).label(
+                        "value_at_price"
+                    ),
+                    count_of(StockStatus.IN_STOCK).label("in_stock_count"),
+                    count_of(StockStatus.LOW_STOCK).label("low_stock_count"),
+                    count_of(StockStatus.OUT_OF_STOCK).label("out_of_stock_count"),
+                )
+                .join(Product, Product.category_id == Category.id)
+                .where(Product.status == ProductStatus.ACTIVE.value)
+                .group_by(Category.id, Category.name)
+                .order_by(Category.name, Category.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    by_category = [CategoryStock.model_validate(row) for row in rows]
+    return InventorySummary(
+        product_count=sum(c.product_count for c in by_category),
+        total_units=sum(c.total_units for c in by_category),
+        value_at_cost=sum((c.value_at_cost for c in by_category), Decimal("0.00")),
+        value_at_price=sum((c.value_at_price for c in by_category), Decimal("0.00")),
+        in_stock_count=sum(c.in_stock_count for c in by_category),
+        low_stock_count=sum(c.low_stock_count for c in by_category),
+        out_of_stock_count=sum(c.out_of_stock_count for c in by_category),
+        by_category=by_category,
+    )

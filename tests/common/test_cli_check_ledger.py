@@ -1,0 +1,59 @@
+"""`python -m common.cli check-ledger` against the configured database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import update
+
+from common.cli import main
+from common.config import get_settings
+from common.db import Database
+from common.inventory import record_movement
+from common.models import MovementKind, Product
+from tests.common.test_inventory import make_product
+from tests.conftest import Backend
+
+
+@pytest.fixture
+def configured(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI reads `DATABASE_URL` like the services do."""
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def seed(database: Database) -> int:
+    async with database.session_factory() as session:
+        product_id = await make_product(session, sku="CLI-1")
+        await record_movement(session, product_id=product_id, kind=MovementKind.RESTOCK, delta=4)
+        await session.commit()
+    return product_id
+
+
+@pytest.mark.usefixtures("configured")
+async def test_check_ledger_exits_0_when_reconciled(
+    committed_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await seed(committed_database)
+    assert await asyncio.to_thread(main, ["check-ledger"]) == 0
+    assert "ledger reconciled" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("configured")
+async def test_check_ledger_exits_1_and_lists_drifted_products(
+    committed_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    product_id = await seed(committed_database)
+    async with committed_database.session_factory() as session:
+        await session.execute(
+            update(Product).where(Product.id == product_id).values(stock_on_hand=9)
+        )
+        await session.commit()
+    assert await asyncio.to_thread(main, ["check-ledger"]) == 1
+    out = capsys.readouterr().out
+    assert f"product {product_id} (CLI-1): cached_level_mismatch" in out
+    assert "stock_on_hand is 9, the ledger sums to 4" in out
