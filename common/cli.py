@@ -10,6 +10,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 from alembic import command
@@ -20,6 +21,7 @@ from common.accounts import create_or_promote_admin
 from common.config import Settings, get_settings
 from common.db import Database, run_in_transaction
 from common.inventory import LedgerProblem, reconcile
+from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
 from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
@@ -89,6 +91,21 @@ async def _find_ledger_problems() -> list[LedgerProblem]:
         return await reconcile(session)
 
 
+async def _rebuild(start: date | None, end: date | None) -> int:
+
+    async with _open_database(get_settings()) as database:
+        return await run_in_transaction(
+            database.session_factory,
+            lambda session: rebuild_rollups(session, start=start, end=end),
+        )
+
+
+def _rebuild_rollups(args: argparse.Namespace) -> int:
+    rows = asyncio.run(_rebuild(args.start, args.end))
+    print(f"sales_daily rebuilt: {rows} rows")
+    return 0
+
+
 def _check_ledger(_args: argparse.Namespace) -> int:
     problems = asyncio.run(_find_ledger_problems())
     if not problems:
@@ -112,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     migrate.set_defaults(handler=_migrate)
 
+    rollups = commands.add_parser(
+        "rebuild-rollups", help="recompute sales_daily from the sale table (idempotent)"
+    )
+    rollups.add_argument("--from", dest="start", type=date.fromisoformat, help="first day")
+    rollups.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
+    rollups.set_defaults(handler=_rebuild_rollups)
     create_admin_command = commands.add_parser(
         "create-admin", help="create an admin account, or promote an existing one"
     )

@@ -51,6 +51,7 @@ from common.db.types import UTCDateTime, utcnow
 from common.errors import Conflict, InvalidInput, NotFound
 from common.models.catalog import MAX_STOCK, Product
 from common.models.inventory import InventoryMovement, MovementKind
+from common.models.sales import SalesDaily
 
 LevelInterval = Literal["day", "week", "month"]
 LEVEL_INTERVALS: tuple[LevelInterval, ...] = ("day", "week", "month")
@@ -109,13 +110,40 @@ def available_quantity() -> ColumnElement[int]:
     return Product.stock_on_hand - reserved_quantity()
 
 
+COVER_WINDOW_DAYS = 30
+
+
 async def days_of_cover(
-    session: AsyncSession, available: Mapping[int, int]
+    session: AsyncSession, available: Mapping[int, int], *, today: date
 ) -> dict[int, Decimal | None]:
-    """Days the available units last at the average daily units sold over the last 30 days,
-    per product id. There is no sale ledger yet, so no rate of sale: every cover is unknown
-    (null), which is what a manager must see rather than a made-up number."""
-    return dict.fromkeys(available)
+    """Days the available units last at the average daily units sold (net of refunds) over
+    the 30 store-local days ending `today`, per product id; null for a product that sold
+    nothing in that window (no rate of sale is known, and a made-up one would mislead).
+
+    Reads the `sales_daily` rollup: at most 30 rows per product."""
+    if not available:
+        return {}
+    sold = (
+        await session.execute(
+            select(
+                SalesDaily.product_id,
+                func.sum(SalesDaily.units_sold - SalesDaily.units_refunded),
+            )
+            .where(
+                SalesDaily.product_id.in_(list(available)),
+                SalesDaily.business_date > today - timedelta(days=COVER_WINDOW_DAYS),
+                SalesDaily.business_date <= today,
+            )
+            .group_by(SalesDaily.product_id)
+        )
+    ).tuples()
+    rate = {product_id: Decimal(units) / COVER_WINDOW_DAYS for product_id, units in sold}
+    return {
+        product_id: (units / rate[product_id]).quantize(Decimal("0.1"))
+        if rate.get(product_id, 0) > 0
+        else None
+        for product_id, units in available.items()
+    }
 
 
 def with_reserved() -> ORMOption:

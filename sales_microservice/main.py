@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from common.web import create_app
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
+from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
+from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
 
 TAGS = [
@@ -18,6 +20,15 @@ TAGS = [
         "name": "wallet",
         "description": "Customer wallets: an append-only ledger behind a balance that never "
         "goes below zero. Top-ups and debits accept an `Idempotency-Key`.",
+    },
+    {
+        "name": "sales",
+        "description": "Sales transactions: each takes stock and feeds the daily rollup.",
+    },
+    {
+        "name": "analytics",
+        "description": "Revenue, refunds, cost, profit and units by period, category and "
+        "product, with period comparisons; `Accept: text/csv` for CSV.",
     },
 ]
 
@@ -34,7 +45,13 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Sales",
         description=DESCRIPTION,
-        routers=[registration_router, customers_router, wallet_router],
+        routers=[
+            registration_router,
+            customers_router,
+            wallet_router,
+            sales_router,
+            analytics_router,
+        ],
         root_routers=[auth_router],
         tags=TAGS,
         **overrides,

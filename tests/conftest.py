@@ -32,8 +32,10 @@ import common.models  # noqa: F401
 from common.cli import alembic_config
 from common.config import Settings
 from common.db import Base, Database, build_engine, build_session_factory
+from common.models.identity import Role
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
+from tests.factories import bearer, make_account
 
 MYSQL_SERVER_URL = os.environ.get("TEST_MYSQL_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -187,6 +189,16 @@ async def serve(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[As
         LifespanManager(app),
         AsyncClient(transport=ASGITransport(app=app), base_url=base_url) as client,
     ):
+        yield client
+
+
+async def serve_as_admin(
+    app: FastAPI, settings: Settings, database: Database, base_url: str = "http://test"
+) -> AsyncIterator[AsyncClient]:
+    """`serve(app)` with a fresh admin account's bearer token on every request."""
+    admin = await make_account(database, settings, role=Role.admin)
+    async for client in serve(app, base_url):
+        client.headers.update(bearer(admin, settings))
         yield client
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Date, Table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
@@ -51,7 +52,9 @@ class date_bucket(FunctionElement[Any]):
         ("interval", InternalTraversal.dp_string),
     ]
 
-    def __init__(self, interval: Interval, expr: ColumnElement[Any]) -> None:
+    def __init__(
+        self, interval: Interval, expr: ColumnElement[Any] | QueryableAttribute[Any]
+    ) -> None:
         if interval not in INTERVALS:
             raise ValueError(f"unknown interval {interval!r}")
         self.interval = interval

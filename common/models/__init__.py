@@ -11,6 +11,7 @@ from common.models.identity import (
     WalletEntryKind,
 )
 from common.models.inventory import InventoryMovement, MovementKind
+from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 __all__ = [
     "Category",
@@ -22,6 +23,10 @@ __all__ = [
     "ProductStatus",
     "RefreshToken",
     "Role",
+    "Sale",
+    "SaleKind",
+    "SalesDaily",
+    "SalesDailyCategory",
     "UserAccount",
     "WalletEntry",
     "WalletEntryKind",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -124,9 +125,13 @@ async def list_inventory(
     responses=problem_responses(422),
 )
 async def list_low_stock(
-    session: ReadSessionDep, page: PageDep, category_id: Annotated[Id | None, Query()] = None
+    session: ReadSessionDep,
+    page: PageDep,
+    settings: SettingsDep,
+    category_id: Annotated[Id | None, Query()] = None,
 ) -> Page[LowStockItem]:
-    return await service.list_low_stock(session, category_id=category_id, page=page)
+    today = datetime.now(settings.timezone).date()
+    return await service.list_low_stock(session, category_id=category_id, page=page, today=today)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,7 +242,7 @@ def _urgency() -> list[ColumnElement[Any]]:
 
 
 async def list_low_stock(
-    session: AsyncSession, *, category_id: int | None, page: PageParams
+    session: AsyncSession, *, category_id: int | None, page: PageParams, today: date
 ) -> Page[LowStockItem]:
     available = available_quantity()
     # The ids come from ix_product_status_stock_on_hand_low_stock_threshold alone (uncorrelated
@@ -268,7 +268,9 @@ async def list_low_stock(
     if category_id is not None:
         statement = statement.where(Product.category_id == category_id)
     result = await paginate(session, statement, page, schema=LowStockItem)
-    cover = await days_of_cover(session, {item.product_id: item.available for item in result.items})
+    cover = await days_of_cover(
+        session, {item.product_id: item.available for item in result.items}, today=today
+    )
     return result.model_copy(
         update={
             "items": [

@@ -13,17 +13,13 @@ from httpx import AsyncClient
 
 from common.config import Settings
 from common.db import Database
-from common.models.identity import Role
 from products_microservice.main import build_app as build_products_app
-from tests.conftest import serve
-from tests.factories import bearer, make_account
+from tests.conftest import serve_as_admin
 
 
 async def _admin_client(settings: Settings, database: Database) -> AsyncIterator[AsyncClient]:
-    admin = await make_account(database, settings, role=Role.admin)
     app = build_products_app(settings=settings, database=database)
-    async for client in serve(app, "http://products.test"):
-        client.headers.update(bearer(admin, settings))
+    async for client in serve_as_admin(app, settings, database, "http://products.test"):
         yield client
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
+from common.sales import record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
 from products_microservice.main import build_app as build_products_app
@@ -40,6 +42,7 @@ class Context:
     category_id: int
     empty_category_id: int
     product_id: int
+    sale_id: int
     refresh_tokens: dict[Caller, str] = field(default_factory=dict)
 
 
@@ -134,6 +137,14 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/inventory": Rule("admin", 200),
     "GET /api/v1/inventory/low-stock": Rule("admin", 200),
     "GET /api/v1/inventory/summary": Rule("admin", 200),
+    # Sales and analytics are the manager's: admins only.
+    "POST /api/v1/sales": Rule("admin", 201, json=_sale),
+    "GET /api/v1/sales": Rule("admin", 200),
+    "GET /api/v1/sales/{sale_id}": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue/by-category": Rule("admin", 200),
+    "GET /api/v1/analytics/revenue/by-product": Rule("admin", 200),
+    "GET /api/v1/analytics/summary": Rule("admin", 200),
 }
 
 
@@ -164,8 +175,12 @@ async def make_context(database: Database, settings: Settings) -> Context:
                 initial_stock=50,
             ),
         )
+        sale = await record_sale(
+            session, product_id=product.id, quantity=1, timezone=ZoneInfo("UTC")
+        )
         await session.commit()
     ctx = Context(
+        sale_id=sale.id,
         category_id=stocked.id,
         empty_category_id=empty.id,
         product_id=product.id,
@@ -210,6 +225,7 @@ async def test_every_route_answers_as_the_rules_say(
                     path.replace("{customer_id}", str(target.id))
                     .replace("{category_id}", str(category))
                     .replace("{product_id}", str(ctx.product_id))
+                    .replace("{sale_id}", str(ctx.sale_id))
                 )
                 for caller in CALLERS:
                     response = await client.request(

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from common.db.dialect import Interval
+from common.schemas import Schema
+
+
+class Metrics(Schema):
+    revenue: Decimal = Field(description="Gross revenue of sales")
+    refunds: Decimal = Field(description="Revenue given back by refunds (positive)")
+    net_revenue: Decimal = Field(description="revenue - refunds")
+    cost: Decimal = Field(description="Cost of goods sold, net of goods returned")
+    profit: Decimal = Field(description="net_revenue - cost")
+    margin: Decimal | None = Field(description="profit / net_revenue in percent; null at zero")
+    units: int = Field(description="Units sold minus units refunded")
+    sales_count: int = Field(description="Number of sale transactions (refunds excluded)")
+
+
+class BucketMetrics(Metrics):
+    start: date
+    end: date
+
+
+class Change(Schema):
+    absolute: Decimal
+    percentage: Decimal | None = Field(description="Relative change in percent; null from zero")
+
+
+class MetricsChange(Schema):
+    revenue: Change
+    refunds: Change
+    net_revenue: Change
+    cost: Change
+    profit: Change
+    margin: Change = Field(description="`absolute` in percentage points")
+    units: Change
+    sales_count: Change
+
+
+class RevenueSeries(Schema):
+    start: date
+    end: date
+    totals: Metrics
+    buckets: list[BucketMetrics]
+
+
+class RevenueReport(RevenueSeries):
+    interval: Interval
+    comparison: RevenueSeries | None = None
+    change: MetricsChange | None = None
+
+
+class Period(Schema):
+    start: date
+    end: date
+
+
+class CategoryRevenue(Metrics):
+    category_id: int
+    category_name: str | None = Field(description="Null when the category has been deleted")
+    share: Decimal | None = Field(description="Percent of the total net revenue")
+    comparison: Metrics | None = None
+    change: MetricsChange | None = None
+
+
+class CategoryReport(Schema):
+    start: date
+    end: date
+    comparison_period: Period | None = None
+    totals: Metrics
+    items: list[CategoryRevenue]
+
+
+class ProductSort(StrEnum):
+    net_revenue = "net_revenue"
+    units = "units"
+    profit = "profit"
+
+
+class SortOrder(StrEnum):
+    desc = "desc"
+    asc = "asc"
+
+
+class ProductRevenue(Metrics):
+    product_id: int
+    sku: str
+    name: str
+    category_id: int | None
+    share: Decimal | None
+    comparison: Metrics | None = None
+    change: MetricsChange | None = None
+
+
+class ProductReport(Schema):
+    start: date
+    end: date
+    comparison_period: Period | None = None
+    sort: ProductSort
+    order: SortOrder
+    totals: Metrics
+    items: list[ProductRevenue]
+
+
+class Card(Schema):
+    value: Decimal | None
+    previous: Decimal | None
+    change: Change
+
+
+class Leader(Schema):
+    id: int
+    name: str | None
+    net_revenue: Decimal
+
+
+class Summary(Schema):
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    net_revenue: Card
+    units: Card
+    sales_count: Card
+    average_sale_value: Card
+    profit: Card
+    margin: Card
+    best_product: Leader | None
+    best_category: Leader | None

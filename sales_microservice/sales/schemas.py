@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from common.models.sales import SaleKind
+from common.schemas import Schema
+
+MAX_QUANTITY = 1_000_000
+
+
+class SaleCreate(Schema):
+    product_id: int = Field(ge=1, le=2_147_483_647)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    unit_price: Decimal | None = Field(
+        default=None, gt=0, max_digits=12, decimal_places=2, description="Defaults to the price"
+    )
+    sold_at: AwareDatetime | None = Field(
+        default=None, description="When it sold (with a UTC offset); defaults to now"
+    )
+
+
+class SaleRead(Schema):
+    id: int
+    kind: SaleKind
+    product_id: int
+    category_id: int
+    order_id: int | None
+    refund_of_id: int | None
+    quantity: int
+    unit_price: Decimal
+    unit_cost: Decimal
+    revenue: Decimal
+    cost: Decimal
+    sold_at: datetime
+    business_date: date
+    actor: str | None
+
+
+class SaleSort(StrEnum):
+    sold_at = "sold_at"
+    newest = "-sold_at"
+    revenue = "revenue"
+    highest_revenue = "-revenue"

@@ -1,0 +1,172 @@
+"""The daily rollup always equals the raw sales, and rebuilding it is idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import Database
+from common.models.sales import Sale, SalesDaily
+from common.sales import rebuild_rollups, record_refund, record_sale
+from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
+from products_microservice.catalog.service import create_category, create_product
+from tests.conftest import Backend
+from tests.sales.conftest import Catalog
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+async def raw_totals(session: AsyncSession) -> list[tuple[Any, ...]]:
+    is_sale = Sale.kind == "sale"
+    rows = await session.execute(
+        select(
+            Sale.business_date,
+            Sale.product_id,
+            Sale.category_id,
+            func.sum(case((is_sale, Sale.quantity), else_=0)),
+            func.sum(case((is_sale, 0), else_=-Sale.quantity)),
+            func.sum(case((is_sale, Sale.revenue), else_=0)),
+            func.sum(case((is_sale, 0), else_=-Sale.revenue)),
+            func.sum(Sale.cost),
+            func.count(case((is_sale, 1))),
+        )
+        .group_by(Sale.business_date, Sale.product_id, Sale.category_id)
+        .order_by(Sale.business_date, Sale.product_id, Sale.category_id)
+    )
+    return [_normal(row) for row in rows]
+
+
+async def rollup_totals(session: AsyncSession) -> list[tuple[Any, ...]]:
+    d = SalesDaily
+    rows = await session.execute(
+        select(
+            d.business_date,
+            d.product_id,
+            d.category_id,
+            d.units_sold,
+            d.units_refunded,
+            d.revenue,
+            d.refunds,
+            d.cost,
+            d.sales_count,
+        ).order_by(d.business_date, d.product_id, d.category_id)
+    )
+    return [_normal(row) for row in rows]
+
+
+def _normal(row: Any) -> tuple[Any, ...]:
+    return tuple(
+        Decimal(value).quantize(Decimal("0.01")) if isinstance(value, (Decimal, float)) else value
+        for value in row
+    )
+
+
+async def test_rollup_equals_raw_after_sales_refunds_and_rebuilds(
+    catalog: Catalog, isolated_database: Database
+) -> None:
+    rng = random.Random(7)
+    categories = [await catalog.category() for _ in range(2)]
+    products = [
+        await catalog.product(category_id=categories[i % 2], price=f"{5 + i}.25", stock=10_000)
+        for i in range(5)
+    ]
+    async with isolated_database.session_factory() as session:
+        sales = []
+        start = datetime(2025, 3, 1, tzinfo=UTC)
+        for _ in range(300):
+            moment = start + timedelta(minutes=rng.randrange(60 * 24 * 60))
+            sales.append(
+                await record_sale(
+                    session,
+                    product_id=rng.choice(products),
+                    quantity=rng.randint(1, 4),
+                    sold_at=moment,
+                    timezone=TOKYO,
+                )
+            )
+        for sale in rng.sample(sales, 40):
+            await record_refund(
+                session,
+                sale=sale,
+                quantity=rng.randint(1, sale.quantity),
+                timezone=TOKYO,
+                refunded_at=sale.sold_at + timedelta(hours=rng.randint(1, 72)),
+            )
+        raw = await raw_totals(session)
+        assert raw  # the generator produced something to compare
+        assert await rollup_totals(session) == raw
+
+        await session.execute(delete(SalesDaily))
+        assert await rollup_totals(session) == []
+        written = await rebuild_rollups(session)
+        assert written == len(raw)
+        assert await rollup_totals(session) == raw
+        await rebuild_rollups(session)
+        assert await rollup_totals(session) == raw
+
+        some_day = raw[len(raw) // 2][0]
+        await session.execute(delete(SalesDaily).where(SalesDaily.business_date >= some_day))
+        await rebuild_rollups(session, start=some_day, end=None)
+        assert await rollup_totals(session) == raw
+
+
+async def test_business_date_is_the_store_local_day(
+    catalog: Catalog, isolated_database: Database
+) -> None:
+    product = await catalog.product(category_id=await catalog.category())
+    async with isolated_database.session_factory() as session:
+        late_utc = datetime(2025, 5, 31, 16, 30, tzinfo=UTC)  # 01:30 on 1 June in Tokyo
+        sale = await record_sale(
+            session, product_id=product, quantity=1, sold_at=late_utc, timezone=TOKYO
+        )
+        assert sale.business_date.isoformat() == "2025-06-01"
+
+
+async def test_rebuild_rollups_command_uses_the_configured_database(
+    committed_database: Database, backend: Backend
+) -> None:
+    async with committed_database.session_factory() as session:
+        category = await create_category(session, CategoryCreate(name="Rebuilt"))
+        product = await create_product(
+            session,
+            ProductCreate(
+                sku="REBUILD-1",
+                name="Rebuilt",
+                category_id=category.id,
+                price=Decimal("3.50"),
+                initial_stock=10,
+            ),
+        )
+        sold_at = datetime(2025, 2, 3, 12, tzinfo=UTC)
+        await record_sale(
+            session, product_id=product.id, quantity=2, sold_at=sold_at, timezone=TOKYO
+        )
+        await session.execute(delete(SalesDaily))
+        await session.commit()
+    environment = {**os.environ, "DATABASE_URL": backend.url, "APP_ENV": "test"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "common.cli",
+        "rebuild-rollups",
+        "--from",
+        "2025-01-01",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "sales_daily rebuilt: 1 rows"
+    async with committed_database.session_factory() as session:
+        assert await rollup_totals(session) == await raw_totals(session)
+        assert len(await raw_totals(session)) == 1
