@@ -11,6 +11,7 @@ from common.models.identity import (
     WalletEntryKind,
 )
 from common.models.inventory import InventoryMovement, MovementKind
+from common.models.review import Review, ReviewStatus
 
 __all__ = [
     "Category",
@@ -21,6 +22,8 @@ __all__ = [
     "Product",
     "ProductStatus",
     "RefreshToken",
+    "Review",
+    "ReviewStatus",
     "Role",
     "UserAccount",
     "WalletEntry",

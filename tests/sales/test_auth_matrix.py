@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
+from common.models.review import Review, ReviewStatus
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
 from products_microservice.main import build_app as build_products_app
@@ -26,7 +27,7 @@ from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import serve
 from tests.factories import PASSWORD, bearer, make_account, refresh_token_for, unique_email
 
-Access = Literal["public", "user", "self", "admin"]
+Access = Literal["public", "user", "customer", "self", "admin"]
 Caller = Literal["anonymous", "stranger", "customer", "admin"]
 CALLERS: tuple[Caller, ...] = ("anonymous", "stranger", "customer", "admin")
 
@@ -40,6 +41,9 @@ class Context:
     category_id: int
     empty_category_id: int
     product_id: int
+    # The customer's approved review, of another product than `product_id` (so the customer
+    # may still review that one).
+    review_id: int
     refresh_tokens: dict[Caller, str] = field(default_factory=dict)
 
 
@@ -57,6 +61,9 @@ class Rule:
     target: Literal["customer", "stranger"] = "customer"
     # Which category fills `{category_id}`: one with a product, or an empty one (deletable).
     category: Literal["stocked", "empty"] = "stocked"
+    # A fresh context for every caller, for routes whose success removes what the next caller
+    # would act on (deleting a review).
+    fresh_per_caller: bool = False
 
 
 def _refresh(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -134,14 +141,32 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/inventory": Rule("admin", 200),
     "GET /api/v1/inventory/low-stock": Rule("admin", 200),
     "GET /api/v1/inventory/summary": Rule("admin", 200),
+    # Reviews: customers write (admins moderate), authors and admins change, approved ones
+    # are public.
+    "POST /api/v1/products/{product_id}/reviews": Rule(
+        "customer", 201, json=lambda *_: {"rating": 4, "body": "Written by the matrix"}
+    ),
+    "GET /api/v1/products/{product_id}/reviews": Rule("public", 200),
+    "GET /api/v1/products/{product_id}/reviews/summary": Rule("public", 200),
+    "PATCH /api/v1/reviews/{review_id}": Rule("self", 200, json=lambda *_: {"rating": 2}),
+    "DELETE /api/v1/reviews/{review_id}": Rule("self", 204, fresh_per_caller=True),
+    "GET /api/v1/customers/{customer_id}/reviews": Rule("self", 200),
+    "GET /api/v1/reviews": Rule("admin", 200),
+    "POST /api/v1/reviews/{review_id}/moderation": Rule(
+        "admin", 200, json=lambda *_: {"decision": "approve"}
+    ),
 }
 
 
 def expected_status(rule: Rule, caller: Caller) -> int:
-    if rule.access == "public" or caller == "admin":
+    if rule.access == "public":
         return rule.ok
     if caller == "anonymous":
         return 401
+    if rule.access == "customer":
+        return 403 if caller == "admin" else rule.ok
+    if caller == "admin":
+        return rule.ok
     if rule.access == "user" or (rule.access == "self" and caller == "customer"):
         return rule.ok
     return 403
@@ -154,21 +179,33 @@ async def make_context(database: Database, settings: Settings) -> Context:
     async with database.session_factory() as session:
         stocked = await create_category(session, CategoryCreate(name=f"Stocked {uuid.uuid4()}"))
         empty = await create_category(session, CategoryCreate(name=f"Empty {uuid.uuid4()}"))
-        product = await create_product(
-            session,
-            ProductCreate(
-                sku=f"MATRIX-{uuid.uuid4().hex[:10]}",
-                name="Matrix product",
-                category_id=stocked.id,
-                price=Decimal("12.50"),
-                initial_stock=50,
-            ),
+        product, reviewed = [
+            await create_product(
+                session,
+                ProductCreate(
+                    sku=f"MATRIX-{uuid.uuid4().hex[:10]}",
+                    name="Matrix product",
+                    category_id=stocked.id,
+                    price=Decimal("12.50"),
+                    initial_stock=50,
+                ),
+            )
+            for _ in range(2)
+        ]
+        review = Review(
+            product_id=reviewed.id,
+            user_id=customer.id,
+            rating=4,
+            body="The customer's approved review",
+            status=ReviewStatus.APPROVED.value,
         )
+        session.add(review)
         await session.commit()
     ctx = Context(
         category_id=stocked.id,
         empty_category_id=empty.id,
         product_id=product.id,
+        review_id=review.id,
         customer=customer,
         stranger=stranger,
         admin=admin,
@@ -182,6 +219,17 @@ async def make_context(database: Database, settings: Settings) -> Context:
     for caller in CALLERS:
         ctx.refresh_tokens[caller] = await refresh_token_for(database, settings, customer)
     return ctx
+
+
+def _url(path: str, rule: Rule, ctx: Context) -> str:
+    target = ctx.customer if rule.target == "customer" else ctx.stranger
+    category = ctx.category_id if rule.category == "stocked" else ctx.empty_category_id
+    return (
+        path.replace("{customer_id}", str(target.id))
+        .replace("{category_id}", str(category))
+        .replace("{product_id}", str(ctx.product_id))
+        .replace("{review_id}", str(ctx.review_id))
+    )
 
 
 SERVICES = {"products": build_products_app, "sales": build_sales_app}
@@ -204,17 +252,12 @@ async def test_every_route_answers_as_the_rules_say(
                     mismatches.append(f"{name}: no rule in RULES (who may call it?)")
                     continue
                 ctx = await make_context(isolated_database, settings)
-                target = ctx.customer if rule.target == "customer" else ctx.stranger
-                category = ctx.category_id if rule.category == "stocked" else ctx.empty_category_id
-                url = (
-                    path.replace("{customer_id}", str(target.id))
-                    .replace("{category_id}", str(category))
-                    .replace("{product_id}", str(ctx.product_id))
-                )
                 for caller in CALLERS:
+                    if rule.fresh_per_caller and caller != CALLERS[0]:
+                        ctx = await make_context(isolated_database, settings)
                     response = await client.request(
                         method.upper(),
-                        url,
+                        _url(path, rule, ctx),
                         headers=ctx.headers[caller],
                         json=rule.json(ctx, caller) if rule.json else None,
                         data=rule.form(ctx, caller) if rule.form else None,
