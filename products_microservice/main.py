@@ -9,6 +9,7 @@ from common.web import create_app, problem_responses
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
+from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory
 from products_microservice.reviews import router as reviews
 
@@ -48,6 +49,7 @@ def management_router() -> APIRouter:
     management.include_router(inventory.router)
     management.include_router(inventory.admin_router)
     management.include_router(reviews.admin_router)
+    management.include_router(imports.admin_router)
     return management
 
 

@@ -39,6 +39,7 @@ class Context:
     admin: UserAccount
     headers: dict[Caller, dict[str, str]]
     category_id: int
+    category_name: str
     empty_category_id: int
     product_id: int
     # The customer's approved review, of another product than `product_id` (so the customer
@@ -56,6 +57,7 @@ class Rule:
     ok: int
     json: Payload | None = None
     form: Payload | None = None
+    files: Payload | None = None
     # Whose id fills `{customer_id}`: the customer's, or the stranger's (for routes whose
     # success would get in the way of the other callers, e.g. deactivation).
     target: Literal["customer", "stranger"] = "customer"
@@ -86,6 +88,12 @@ def _product(ctx: Context, caller: Caller) -> dict[str, Any]:
         "price": "12.50",
         "initial_stock": 5,
     }
+
+
+def _catalog_file(ctx: Context, caller: Caller) -> dict[str, Any]:
+    sku = f"MATRIX-{uuid.uuid4().hex[:10]}"
+    content = f"sku,name,category,price\n{sku},Imported,{ctx.category_name},2.50\n"
+    return {"file": ("catalog.csv", content.encode(), "text/csv")}
 
 
 def _sale(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -152,6 +160,7 @@ RULES: dict[str, Rule] = {
     "DELETE /api/v1/reviews/{review_id}": Rule("self", 204, fresh_per_caller=True),
     "GET /api/v1/customers/{customer_id}/reviews": Rule("self", 200),
     "GET /api/v1/reviews": Rule("admin", 200),
+    "POST /api/v1/products/import": Rule("admin", 200, files=_catalog_file),
     "POST /api/v1/reviews/{review_id}/moderation": Rule(
         "admin", 200, json=lambda *_: {"decision": "approve"}
     ),
@@ -203,6 +212,7 @@ async def make_context(database: Database, settings: Settings) -> Context:
         await session.commit()
     ctx = Context(
         category_id=stocked.id,
+        category_name=stocked.name,
         empty_category_id=empty.id,
         product_id=product.id,
         review_id=review.id,
@@ -261,6 +271,7 @@ async def test_every_route_answers_as_the_rules_say(
                         headers=ctx.headers[caller],
                         json=rule.json(ctx, caller) if rule.json else None,
                         data=rule.form(ctx, caller) if rule.form else None,
+                        files=rule.files(ctx, caller) if rule.files else None,
                     )
                     checked += 1
                     expected = expected_status(rule, caller)
