@@ -7,10 +7,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from bench import catalog
+from bench import catalog, import_products
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
     "catalog": catalog.run,
+    "import": import_products.run,
 }
 
 
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     catalog.add_arguments(parser)
+    import_products.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:

@@ -8,18 +8,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.accounts import create_or_promote_admin
+from common.catalog_import import (
+    ImportOptions,
+    ImportRejected,
+    ImportResult,
+    RowError,
+    import_products,
+)
 from common.config import Settings, get_settings
 from common.db import Database, run_in_transaction
+from common.errors import AppError
 from common.inventory import LedgerProblem, reconcile
 from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
@@ -121,6 +131,80 @@ def _check_ledger(_args: argparse.Namespace) -> int:
     return 1
 
 
+async def run_import(
+    settings: Settings,
+    path: Path,
+    *,
+    options: ImportOptions,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """The same engine as `POST /products/import`, in one transaction retried on deadlock."""
+
+    async def work(session: AsyncSession) -> ImportResult:
+        with path.open("rb") as file:
+            return await import_products(
+                session, file, filename=path.name, options=options, on_progress=on_progress
+            )
+
+    async with _open_database(settings) as database:
+        return await run_in_transaction(
+            database.session_factory, work, attempts=database.retry_attempts
+        )
+
+
+def _print_row_errors(errors: Sequence[RowError]) -> None:
+    for error in errors:
+        print(f"  line {error.line}, {error.column or 'row'}: {error.reason}", file=sys.stderr)
+
+
+def _import_products(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    options = ImportOptions(
+        create_categories=args.create_categories,
+        dry_run=args.dry_run,
+        on_error=args.on_error,
+        actor="cli:import-products",
+    )
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    try:
+        with progress:
+            task = progress.add_task(f"importing {path.name}", total=None)
+            result = asyncio.run(
+                run_import(
+                    get_settings(),
+                    path,
+                    options=options,
+                    on_progress=lambda rows: progress.advance(task, rows),
+                )
+            )
+    except ImportRejected as rejected:
+        print(f"error: {rejected.detail}", file=sys.stderr)
+        _print_row_errors(rejected.report.errors)
+        return 1
+    except AppError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
+    report = result.report
+    print(
+        f"{'dry run: ' if report.dry_run else ''}{report.rows} rows: {report.created} created, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.failed} failed; "
+        f"{report.categories_created} categories created, "
+        f"{report.stock_movements} stock movements"
+    )
+    _print_row_errors(report.errors)
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m common.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -152,6 +236,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(exit 1 and list the products when not)",
     )
     check.set_defaults(handler=_check_ledger)
+
+    importer = commands.add_parser(
+        "import-products",
+        help="create and update products from a CSV or XLSX file, like POST /products/import "
+        "(exit 1 when rows failed)",
+    )
+    importer.add_argument("file", help="a .csv (UTF-8, comma or semicolon) or .xlsx file")
+    importer.add_argument("--dry-run", action="store_true", help="validate and report only")
+    importer.add_argument(
+        "--create-categories", action="store_true", help="create unknown categories"
+    )
+    importer.add_argument(
+        "--on-error",
+        choices=["abort", "skip"],
+        default="abort",
+        help="abort: any bad row writes nothing (default); skip: write the good rows",
+    )
+    importer.set_defaults(handler=_import_products)
     return parser
 
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # treated as abandoned (its request died before committing) and may be taken over.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Largest catalog file `POST /products/import` accepts, counted while it streams in.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
     @field_validator("database_read_url", mode="before")
     @classmethod

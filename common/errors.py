@@ -48,6 +48,18 @@ class InvalidInput(AppError):
     title = "Invalid input"
 
 
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class Unauthenticated(AppError):
     """401: always carries a `WWW-Authenticate` challenge (RFC 9110 requires one)."""
 

@@ -9,7 +9,9 @@ from common.web import create_app, problem_responses
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
+from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory
+from products_microservice.reviews import router as reviews
 
 DESCRIPTION = """
 Catalog, categories and the inventory ledger of the e-commerce manager.
@@ -30,6 +32,11 @@ TAGS = [
         "description": "The stock ledger: adjustments, movements, levels over time, "
         "low stock and valuation. Admins only.",
     },
+    {
+        "name": "reviews",
+        "description": "Customer reviews, published after moderation; ratings count approved "
+        "reviews only.",
+    },
     AUTH_TAG,
 ]
 
@@ -41,6 +48,8 @@ def management_router() -> APIRouter:
     management.include_router(catalog.admin_router)
     management.include_router(inventory.router)
     management.include_router(inventory.admin_router)
+    management.include_router(reviews.admin_router)
+    management.include_router(imports.admin_router)
     return management
 
 
@@ -49,7 +58,7 @@ def build_app(**overrides: Any) -> FastAPI:
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
-        routers=[catalog.router, management_router()],
+        routers=[catalog.router, reviews.router, management_router()],
         root_routers=[auth_router],
         tags=TAGS,
         **overrides,

@@ -11,6 +11,7 @@ from common.models.identity import (
     WalletEntryKind,
 )
 from common.models.inventory import InventoryMovement, MovementKind
+from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "Product",
     "ProductStatus",
     "RefreshToken",
+    "Review",
+    "ReviewStatus",
     "Role",
     "Sale",
     "SaleKind",

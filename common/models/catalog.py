@@ -94,5 +94,9 @@ class Product(TimestampMixin, Base):
     # Units held by active reservations; loaded per query with
     # `common.inventory.with_reserved()`, so the rule lives in one place.
     reserved: Mapped[int] = query_expression()
+    # Over approved reviews, loaded per query like `reserved` (the products service's
+    # `with_ratings()`), so the catalog never keeps a second copy of the reviews to drift.
+    rating_count: Mapped[int] = query_expression()
+    rating_average: Mapped[Decimal | None] = query_expression()
 
     category: Mapped[Category] = relationship(back_populates="products", lazy="raise")

@@ -4,56 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, StringConstraints, computed_field, model_validator
+from pydantic import Field, computed_field, model_validator
 
 from common.inventory import StockStatus, stock_status_of
-from common.models.catalog import (
-    CATEGORY_DESCRIPTION_MAX,
-    CATEGORY_NAME_MAX,
-    IMAGE_URL_MAX,
-    MAX_STOCK,
-    PRODUCT_DESCRIPTION_MAX,
-    PRODUCT_NAME_MAX,
-    SKU_MAX,
-    ProductStatus,
-)
+from common.models.catalog import MAX_STOCK, ProductStatus
 from common.schemas import Schema
-from common.schemas.fields import Id, MoneyAmount, trimmed
+from common.schemas.base import refuse_nulls
+from common.schemas.catalog import (
+    CategoryDescription,
+    CategoryName,
+    CostPrice,
+    ImageUrl,
+    Price,
+    ProductDescription,
+    ProductName,
+    Sku,
+    Threshold,
+)
+from common.schemas.fields import Id
 
-CategoryName = Annotated[str, trimmed(CATEGORY_NAME_MAX)]
-CategoryDescription = Annotated[str, trimmed(CATEGORY_DESCRIPTION_MAX)]
-# SKUs are case-insensitive codes, stored upper-case so every backend compares them alike.
-Sku = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_upper=True,
-        min_length=1,
-        max_length=SKU_MAX,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
-    ),
-]
-ProductName = Annotated[str, trimmed(PRODUCT_NAME_MAX)]
-ProductDescription = Annotated[str, trimmed(PRODUCT_DESCRIPTION_MAX)]
-ImageUrl = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=IMAGE_URL_MAX, pattern=r"^https?://\S+$"),
-]
-Price = Annotated[MoneyAmount, Field(gt=0)]
-CostPrice = Annotated[MoneyAmount, Field(ge=0)]
-Threshold = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 ProductSort = Literal[
     "name", "-name", "price", "-price", "created_at", "-created_at", "stock", "-stock"
 ]
-
-
-def _refuse_nulls(schema: Schema, nullable: set[str]) -> None:
-    """In a PATCH, an omitted field stays as it is; `null` clears it, where that makes sense."""
-    cleared = {name for name in schema.model_fields_set - nullable if getattr(schema, name) is None}
-    if cleared:
-        raise ValueError(f"{', '.join(sorted(cleared))} cannot be null")
 
 
 class CategoryCreate(Schema):
@@ -67,7 +41,7 @@ class CategoryUpdate(Schema):
 
     @model_validator(mode="after")
     def _name_not_null(self) -> CategoryUpdate:
-        _refuse_nulls(self, {"description"})
+        refuse_nulls(self, {"description"})
         return self
 
 
@@ -116,7 +90,7 @@ class ProductUpdate(Schema):
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> ProductUpdate:
-        _refuse_nulls(self, {"description", "cost_price", "image_url"})
+        refuse_nulls(self, {"description", "cost_price", "image_url"})
         return self
 
 
@@ -136,6 +110,10 @@ class ProductRead(Schema):
     low_stock_threshold: int
     stock_on_hand: int
     reserved: int = Field(description="Units held by active reservations")
+    rating_count: int = Field(description="Approved reviews")
+    rating_average: Decimal | None = Field(
+        description="Mean rating of approved reviews (2 decimals); null without any"
+    )
     created_at: datetime
     updated_at: datetime
 

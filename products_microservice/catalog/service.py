@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from common.catalog import name_key, unique_slug
 from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.errors import Conflict, InvalidInput, NotFound
@@ -23,7 +23,7 @@ from common.inventory import (
     stock_status_expression,
     with_reserved,
 )
-from common.models.catalog import CATEGORY_SLUG_MAX, Category, Product, ProductStatus
+from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import Page, PageParams
 from products_microservice.catalog.schemas import (
@@ -35,6 +35,7 @@ from products_microservice.catalog.schemas import (
     ProductSort,
     ProductUpdate,
 )
+from products_microservice.reviews.service import with_ratings
 
 
 class CategoryNotFound(NotFound):
@@ -76,38 +77,6 @@ class SkuExists(Conflict):
 
 
 # --- categories ------------------------------------------------------------------------------
-
-
-def name_key(name: str) -> str:
-    """What makes two names the same name: case and inner spacing do not count."""
-    return " ".join(name.split()).casefold()
-
-
-def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    # Leave room for a "-NN" suffix; a name of only non-Latin letters still gets a slug.
-    return slug[: CATEGORY_SLUG_MAX - 8].rstrip("-") or "category"
-
-
-async def _unique_slug(session: AsyncSession, name: str, *, category_id: int | None) -> str:
-    base = slugify(name)
-    taken = set(
-        (
-            await session.scalars(
-                select(Category.slug).where(
-                    or_(Category.slug == base, Category.slug.like(f"{base}-%")),
-                    Category.id != (category_id or 0),
-                )
-            )
-        ).all()
-    )
-    if base not in taken:
-        return base
-    suffix = 2
-    while f"{base}-{suffix}" in taken:
-        suffix += 1
-    return f"{base}-{suffix}"
 
 
 async def _ensure_name_free(
@@ -184,7 +153,7 @@ async def create_category(session: AsyncSession, payload: CategoryCreate) -> Cat
     category = Category(
         name=payload.name,
         name_key=await _ensure_name_free(session, payload.name),
-        slug=await _unique_slug(session, payload.name, category_id=None),
+        slug=await unique_slug(session, payload.name, category_id=None),
         description=payload.description,
     )
     session.add(category)
@@ -202,7 +171,7 @@ async def update_category(
             session, changes["name"], category_id=category_id
         )
         # The slug follows the name: it is derived, and a stale slug would mislead.
-        category.slug = await _unique_slug(session, changes["name"], category_id=category_id)
+        category.slug = await unique_slug(session, changes["name"], category_id=category_id)
     for field, value in changes.items():
         setattr(category, field, value)
     await _flush_category(session, category.name)
@@ -269,7 +238,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 
 
 def _product_select() -> Select[tuple[Product]]:
-    return select(Product).options(joinedload(Product.category), with_reserved())
+    return select(Product).options(joinedload(Product.category), with_reserved(), *with_ratings())
 
 
 async def list_products(

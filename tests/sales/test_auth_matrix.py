@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
+from common.models.review import Review, ReviewStatus
 from common.sales import record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
@@ -28,7 +29,7 @@ from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import serve
 from tests.factories import PASSWORD, bearer, make_account, refresh_token_for, unique_email
 
-Access = Literal["public", "user", "self", "admin"]
+Access = Literal["public", "user", "customer", "self", "admin"]
 Caller = Literal["anonymous", "stranger", "customer", "admin"]
 CALLERS: tuple[Caller, ...] = ("anonymous", "stranger", "customer", "admin")
 
@@ -40,9 +41,13 @@ class Context:
     admin: UserAccount
     headers: dict[Caller, dict[str, str]]
     category_id: int
+    category_name: str
     empty_category_id: int
     product_id: int
     sale_id: int
+    # The customer's approved review, of another product than `product_id` (so the customer
+    # may still review that one).
+    review_id: int
     refresh_tokens: dict[Caller, str] = field(default_factory=dict)
 
 
@@ -55,11 +60,15 @@ class Rule:
     ok: int
     json: Payload | None = None
     form: Payload | None = None
+    files: Payload | None = None
     # Whose id fills `{customer_id}`: the customer's, or the stranger's (for routes whose
     # success would get in the way of the other callers, e.g. deactivation).
     target: Literal["customer", "stranger"] = "customer"
     # Which category fills `{category_id}`: one with a product, or an empty one (deletable).
     category: Literal["stocked", "empty"] = "stocked"
+    # A fresh context for every caller, for routes whose success removes what the next caller
+    # would act on (deleting a review).
+    fresh_per_caller: bool = False
 
 
 def _refresh(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -82,6 +91,12 @@ def _product(ctx: Context, caller: Caller) -> dict[str, Any]:
         "price": "12.50",
         "initial_stock": 5,
     }
+
+
+def _catalog_file(ctx: Context, caller: Caller) -> dict[str, Any]:
+    sku = f"MATRIX-{uuid.uuid4().hex[:10]}"
+    content = f"sku,name,category,price\n{sku},Imported,{ctx.category_name},2.50\n"
+    return {"file": ("catalog.csv", content.encode(), "text/csv")}
 
 
 def _sale(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -145,14 +160,33 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/analytics/revenue/by-category": Rule("admin", 200),
     "GET /api/v1/analytics/revenue/by-product": Rule("admin", 200),
     "GET /api/v1/analytics/summary": Rule("admin", 200),
+    # Reviews: customers write (admins moderate), authors and admins change, approved ones
+    # are public.
+    "POST /api/v1/products/{product_id}/reviews": Rule(
+        "customer", 201, json=lambda *_: {"rating": 4, "body": "Written by the matrix"}
+    ),
+    "GET /api/v1/products/{product_id}/reviews": Rule("public", 200),
+    "GET /api/v1/products/{product_id}/reviews/summary": Rule("public", 200),
+    "PATCH /api/v1/reviews/{review_id}": Rule("self", 200, json=lambda *_: {"rating": 2}),
+    "DELETE /api/v1/reviews/{review_id}": Rule("self", 204, fresh_per_caller=True),
+    "GET /api/v1/customers/{customer_id}/reviews": Rule("self", 200),
+    "GET /api/v1/reviews": Rule("admin", 200),
+    "POST /api/v1/products/import": Rule("admin", 200, files=_catalog_file),
+    "POST /api/v1/reviews/{review_id}/moderation": Rule(
+        "admin", 200, json=lambda *_: {"decision": "approve"}
+    ),
 }
 
 
 def expected_status(rule: Rule, caller: Caller) -> int:
-    if rule.access == "public" or caller == "admin":
+    if rule.access == "public":
         return rule.ok
     if caller == "anonymous":
         return 401
+    if rule.access == "customer":
+        return 403 if caller == "admin" else rule.ok
+    if caller == "admin":
+        return rule.ok
     if rule.access == "user" or (rule.access == "self" and caller == "customer"):
         return rule.ok
     return 403
@@ -165,16 +199,27 @@ async def make_context(database: Database, settings: Settings) -> Context:
     async with database.session_factory() as session:
         stocked = await create_category(session, CategoryCreate(name=f"Stocked {uuid.uuid4()}"))
         empty = await create_category(session, CategoryCreate(name=f"Empty {uuid.uuid4()}"))
-        product = await create_product(
-            session,
-            ProductCreate(
-                sku=f"MATRIX-{uuid.uuid4().hex[:10]}",
-                name="Matrix product",
-                category_id=stocked.id,
-                price=Decimal("12.50"),
-                initial_stock=50,
-            ),
+        product, reviewed = [
+            await create_product(
+                session,
+                ProductCreate(
+                    sku=f"MATRIX-{uuid.uuid4().hex[:10]}",
+                    name="Matrix product",
+                    category_id=stocked.id,
+                    price=Decimal("12.50"),
+                    initial_stock=50,
+                ),
+            )
+            for _ in range(2)
+        ]
+        review = Review(
+            product_id=reviewed.id,
+            user_id=customer.id,
+            rating=4,
+            body="The customer's approved review",
+            status=ReviewStatus.APPROVED.value,
         )
+        session.add(review)
         sale = await record_sale(
             session, product_id=product.id, quantity=1, timezone=ZoneInfo("UTC")
         )
@@ -182,8 +227,10 @@ async def make_context(database: Database, settings: Settings) -> Context:
     ctx = Context(
         sale_id=sale.id,
         category_id=stocked.id,
+        category_name=stocked.name,
         empty_category_id=empty.id,
         product_id=product.id,
+        review_id=review.id,
         customer=customer,
         stranger=stranger,
         admin=admin,
@@ -197,6 +244,18 @@ async def make_context(database: Database, settings: Settings) -> Context:
     for caller in CALLERS:
         ctx.refresh_tokens[caller] = await refresh_token_for(database, settings, customer)
     return ctx
+
+
+def _url(path: str, rule: Rule, ctx: Context) -> str:
+    target = ctx.customer if rule.target == "customer" else ctx.stranger
+    category = ctx.category_id if rule.category == "stocked" else ctx.empty_category_id
+    return (
+        path.replace("{customer_id}", str(target.id))
+        .replace("{category_id}", str(category))
+        .replace("{product_id}", str(ctx.product_id))
+        .replace("{review_id}", str(ctx.review_id))
+        .replace("{sale_id}", str(ctx.sale_id))
+    )
 
 
 SERVICES = {"products": build_products_app, "sales": build_sales_app}
@@ -219,21 +278,16 @@ async def test_every_route_answers_as_the_rules_say(
                     mismatches.append(f"{name}: no rule in RULES (who may call it?)")
                     continue
                 ctx = await make_context(isolated_database, settings)
-                target = ctx.customer if rule.target == "customer" else ctx.stranger
-                category = ctx.category_id if rule.category == "stocked" else ctx.empty_category_id
-                url = (
-                    path.replace("{customer_id}", str(target.id))
-                    .replace("{category_id}", str(category))
-                    .replace("{product_id}", str(ctx.product_id))
-                    .replace("{sale_id}", str(ctx.sale_id))
-                )
                 for caller in CALLERS:
+                    if rule.fresh_per_caller and caller != CALLERS[0]:
+                        ctx = await make_context(isolated_database, settings)
                     response = await client.request(
                         method.upper(),
-                        url,
+                        _url(path, rule, ctx),
                         headers=ctx.headers[caller],
                         json=rule.json(ctx, caller) if rule.json else None,
                         data=rule.form(ctx, caller) if rule.form else None,
+                        files=rule.files(ctx, caller) if rule.files else None,
                     )
                     checked += 1
                     expected = expected_status(rule, caller)

@@ -1,0 +1,138 @@
+"""HTTP for reviews: public listings on `router`, moderation on `admin_router`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from common.models.review import ReviewStatus
+from common.schemas import Page, PageDep
+from common.schemas.fields import MAX_ID, Id
+from common.security import AdminUser, CurrentUser, OptionalUser
+from common.web import ReadSessionDep, SessionDep, problem_responses
+from products_microservice.catalog.router import ProductId
+from products_microservice.reviews import service
+from products_microservice.reviews.schemas import (
+    RatingSummary,
+    ReviewCreate,
+    ReviewModeration,
+    ReviewRead,
+    ReviewSort,
+    ReviewUpdate,
+)
+
+router = APIRouter(tags=["reviews"])
+admin_router = APIRouter(tags=["reviews"])
+
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review id")]
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="Customer (account) id")]
+
+
+@router.post(
+    "/products/{product_id}/reviews",
+    response_model=ReviewRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Review a product (customers; once per product); it waits for moderation",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_review(
+    session: SessionDep, product_id: ProductId, payload: ReviewCreate, author: CurrentUser
+) -> ReviewRead:
+    return await service.create_review(session, product_id, payload, author=author)
+
+
+@router.get(
+    "/products/{product_id}/reviews",
+    response_model=Page[ReviewRead],
+    summary="A product's approved reviews, plus your own; admins see all",
+    responses=problem_responses(404, 422),
+)
+async def list_product_reviews(
+    session: ReadSessionDep,
+    product_id: ProductId,
+    page: PageDep,
+    viewer: OptionalUser,
+    review_status: Annotated[
+        ReviewStatus | None,
+        Query(alias="status", description="Only this status, among the ones you may see"),
+    ] = None,
+    sort: Annotated[ReviewSort, Query(description="newest first, or best rated first")] = "newest",
+) -> Page[ReviewRead]:
+    return await service.list_product_reviews(
+        session, product_id, viewer=viewer, status=review_status, sort=sort, page=page
+    )
+
+
+@router.get(
+    "/products/{product_id}/reviews/summary",
+    response_model=RatingSummary,
+    summary="Average, count and 1-5 histogram of a product's approved reviews",
+    responses=problem_responses(404, 422),
+)
+async def rating_summary(session: ReadSessionDep, product_id: ProductId) -> RatingSummary:
+    return await service.rating_summary(session, product_id)
+
+
+@router.patch(
+    "/reviews/{review_id}",
+    response_model=ReviewRead,
+    summary="Edit a review (its author, which sends it back to moderation, or an admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def update_review(
+    session: SessionDep, review_id: ReviewId, payload: ReviewUpdate, actor: CurrentUser
+) -> ReviewRead:
+    return await service.update_review(session, review_id, payload, actor=actor)
+
+
+@router.delete(
+    "/reviews/{review_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a review (its author or an admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def delete_review(session: SessionDep, review_id: ReviewId, actor: CurrentUser) -> None:
+    await service.delete_review(session, review_id, actor=actor)
+
+
+@router.get(
+    "/customers/{customer_id}/reviews",
+    response_model=Page[ReviewRead],
+    summary="A customer's reviews in every status, newest first (the customer or an admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_customer_reviews(
+    session: ReadSessionDep, customer_id: CustomerId, page: PageDep, viewer: CurrentUser
+) -> Page[ReviewRead]:
+    return await service.list_customer_reviews(session, customer_id, viewer=viewer, page=page)
+
+
+@admin_router.get(
+    "/reviews",
+    response_model=Page[ReviewRead],
+    summary="Moderation queue: reviews of one status (default pending), oldest first",
+    responses=problem_responses(422),
+)
+async def list_reviews(
+    session: ReadSessionDep,
+    page: PageDep,
+    admin: AdminUser,
+    review_status: Annotated[ReviewStatus, Query(alias="status")] = ReviewStatus.PENDING,
+    product_id: Annotated[Id | None, Query()] = None,
+    user_id: Annotated[Id | None, Query()] = None,
+) -> Page[ReviewRead]:
+    filters = service.ReviewFilter(status=review_status, product_id=product_id, user_id=user_id)
+    return await service.list_reviews(session, filters, page, viewer=admin)
+
+
+@admin_router.post(
+    "/reviews/{review_id}/moderation",
+    response_model=ReviewRead,
+    summary="Approve or reject a review; records the moderator and the time",
+    responses=problem_responses(404, 422),
+)
+async def moderate_review(
+    session: SessionDep, review_id: ReviewId, payload: ReviewModeration, admin: AdminUser
+) -> ReviewRead:
+    return await service.moderate_review(session, review_id, payload, moderator=admin)

@@ -1,0 +1,102 @@
+"""Requests and responses of reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from common.models.review import (
+    MAX_RATING,
+    MIN_RATING,
+    MODERATION_NOTE_MAX,
+    REVIEW_BODY_MAX,
+    REVIEW_TITLE_MAX,
+    ReviewStatus,
+)
+from common.schemas import Schema
+from common.schemas.base import refuse_nulls
+
+
+def _plain_text(value: str) -> str:
+    # Stored exactly as given (no trimming, no HTML escaping: clients render it as text), but
+    # a NUL byte is never text, and an all-blank review says nothing.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Rating = Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING)]
+ReviewTitle = Annotated[
+    str, Field(min_length=1, max_length=REVIEW_TITLE_MAX), AfterValidator(_plain_text)
+]
+ReviewBody = Annotated[
+    str, Field(min_length=1, max_length=REVIEW_BODY_MAX), AfterValidator(_plain_text)
+]
+ModerationNote = Annotated[
+    str, Field(min_length=1, max_length=MODERATION_NOTE_MAX), AfterValidator(_plain_text)
+]
+ReviewSort = Literal["newest", "rating"]
+
+
+class ReviewCreate(Schema):
+    rating: Rating
+    title: ReviewTitle | None = None
+    body: ReviewBody
+
+
+class ReviewUpdate(Schema):
+    """Any subset; `title: null` removes the title. An author's edit goes back to moderation."""
+
+    rating: Rating | None = None
+    title: ReviewTitle | None = None
+    body: ReviewBody | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> ReviewUpdate:
+        refuse_nulls(self, {"title"})
+        return self
+
+
+class ModerationDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ReviewModeration(Schema):
+    decision: ModerationDecision
+    note: ModerationNote | None = None
+
+
+class ReviewRead(Schema):
+    id: int
+    product_id: int
+    user_id: int
+    rating: int
+    title: str | None
+    body: str
+    status: ReviewStatus
+    moderated_by: int | None = Field(description="The moderating admin; admins only")
+    moderated_at: datetime | None
+    moderation_note: str | None = Field(
+        description="Why it was approved or rejected; for its author and admins only"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class RatingBucket(Schema):
+    rating: int
+    count: int
+
+
+class RatingSummary(Schema):
+    product_id: int
+    rating_count: int = Field(description="Approved reviews")
+    rating_average: Decimal | None = Field(description="Mean approved rating; null without any")
+    histogram: list[RatingBucket] = Field(description="Approved reviews per rating, 1 to 5")
