@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # treated as abandoned (its request died before committing) and may be taken over.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # How long a new order holds its stock while it waits to be paid.
+    order_reservation_ttl: int = Field(default=900, ge=1, le=86400)
+    # The expiry sweeper of the sales service: seconds between passes (0 = off) and rows per
+    # transaction.
+    sweep_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
+    sweep_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     @field_validator("database_read_url", mode="before")
     @classmethod

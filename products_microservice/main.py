@@ -10,6 +10,7 @@ from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
 from products_microservice.inventory import router as inventory
+from products_microservice.reservations import router as reservations
 
 DESCRIPTION = """
 Catalog, categories and the inventory ledger of the e-commerce manager.
@@ -30,6 +31,11 @@ TAGS = [
         "description": "The stock ledger: adjustments, movements, levels over time, "
         "low stock and valuation. Admins only.",
     },
+    {
+        "name": "reservations",
+        "description": "Stock held for a while (all products or none); confirming sells it, "
+        "releasing or expiry gives it back. Admins only.",
+    },
     AUTH_TAG,
 ]
 
@@ -41,6 +47,7 @@ def management_router() -> APIRouter:
     management.include_router(catalog.admin_router)
     management.include_router(inventory.router)
     management.include_router(inventory.admin_router)
+    management.include_router(reservations.router)
     return management
 
 

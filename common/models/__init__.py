@@ -10,23 +10,37 @@ from common.models.identity import (
     WalletEntry,
     WalletEntryKind,
 )
-from common.models.inventory import InventoryMovement, MovementKind
+from common.models.inventory import (
+    InventoryMovement,
+    MovementKind,
+    ReservationStatus,
+    StockReservation,
+    StockReservationItem,
+)
+from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 __all__ = [
     "Category",
+    "CustomerOrder",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginThrottle",
     "MovementKind",
+    "OrderItem",
+    "OrderStatus",
+    "OrderStatusChange",
     "Product",
     "ProductStatus",
     "RefreshToken",
+    "ReservationStatus",
     "Role",
     "Sale",
     "SaleKind",
     "SalesDaily",
     "SalesDailyCategory",
+    "StockReservation",
+    "StockReservationItem",
     "UserAccount",
     "WalletEntry",
     "WalletEntryKind",
