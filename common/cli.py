@@ -34,6 +34,7 @@ from common.inventory import LedgerProblem, reconcile
 from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
 from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from common.sweeper import SweepResult, sweep
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -205,6 +206,23 @@ def _import_products(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+async def _sweep_once(batch_size: int) -> SweepResult:
+    async with _open_database(get_settings()) as database:
+        return await sweep(database, batch_size=batch_size)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    batch_size: int = args.batch_size or get_settings().sweep_batch_size
+    if batch_size < 1:
+        print("error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    result = asyncio.run(_sweep_once(batch_size))
+    print(
+        f"expired {result.orders_expired} order(s) and {result.reservations_expired} reservation(s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m common.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -254,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="abort: any bad row writes nothing (default); skip: write the good rows",
     )
     importer.set_defaults(handler=_import_products)
+    sweep_command = commands.add_parser(
+        "sweep",
+        help="one pass of the expiry sweeper: mark unpaid orders and reservations past their "
+        "expiry as expired (safe alongside running services)",
+    )
+    sweep_command.add_argument(
+        "--batch-size", type=int, help="rows per transaction (default: SWEEP_BATCH_SIZE)"
+    )
+    sweep_command.set_defaults(handler=_sweep)
     return parser
 
 

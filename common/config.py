@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # Largest catalog file `POST /products/import` accepts, counted while it streams in.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # How long a new order holds its stock while it waits to be paid.
+    order_reservation_ttl: int = Field(default=900, ge=1, le=86400)
+    # The expiry sweeper of the sales service: seconds between passes (0 = off) and rows per
+    # transaction.
+    sweep_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
+    sweep_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     @field_validator("database_read_url", mode="before")
     @classmethod

@@ -14,13 +14,16 @@ Invariants, kept in SQL rather than by reading a level into Python and writing i
 - A product's movements never go back in time: `created_at` is at least that of its previous
   movement, so "the last movement at or before T" is the level at T (`level_as_of`).
 
-Availability (`available = on hand - reserved`) is computed by `reserved_quantity` and
-`available_quantity` only, so reservations change one function each.
+- Reservations hold stock without moving it: `available = on hand - reserved`, where reserved
+  sums the active, unexpired reservation items (`reserved_quantity`, evaluated at query
+  time, so expiry needs no sweeper). A removal never takes held units: `record_movement`
+  guards `stock_on_hand + delta >= reserved` under the product's row lock (`lock_stock`).
+  Creating and confirming reservations lives in `common.reservations`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -30,16 +33,17 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     CursorResult,
     Integer,
     Select,
+    Table,
     bindparam,
     case,
     func,
     insert,
-    literal,
     select,
     union_all,
     update,
@@ -48,10 +52,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_expression
 from sqlalchemy.orm.interfaces import ORMOption
 
+from common.db.dialect import begin_writing
 from common.db.types import UTCDateTime, utcnow
 from common.errors import Conflict, InvalidInput, NotFound
 from common.models.catalog import MAX_STOCK, Product
-from common.models.inventory import InventoryMovement, MovementKind
+from common.models.inventory import (
+    InventoryMovement,
+    MovementKind,
+    ReservationStatus,
+    StockReservationItem,
+)
 from common.models.sales import SalesDaily
 
 LevelInterval = Literal["day", "week", "month"]
@@ -102,13 +112,89 @@ class BackdatedMovement(InvalidInput):
 # --- availability: the one place that knows what "available" means --------------------------
 
 
+def _now_at_execution() -> BindParameter[datetime]:
+    """The current time, taken each time a statement runs rather than when it is built, so a
+    reservation stops counting the moment it expires, whoever runs the query and however
+    long the statement object lives."""
+    return bindparam("now", callable_=utcnow, type_=UTCDateTime(), unique=True)
+
+
+def _holding() -> list[ColumnElement[bool]]:
+    """Reservation items that hold stock: active and not yet expired. Expiry needs no sweeper:
+    an item past `expires_at` stops holding at once."""
+    return [
+        StockReservationItem.status == ReservationStatus.ACTIVE.value,
+        StockReservationItem.expires_at > _now_at_execution(),
+    ]
+
+
 def reserved_quantity() -> ColumnElement[int]:
-    """Units of `Product` held by active reservations. Nothing reserves stock yet."""
-    return literal(0)
+    """Units of `Product` held by active, unexpired reservations (one index range each)."""
+    held = (
+        select(func.coalesce(func.sum(StockReservationItem.quantity), 0))
+        .where(StockReservationItem.product_id == Product.id, *_holding())
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    return cast(ColumnElement[int], held)
 
 
 def available_quantity() -> ColumnElement[int]:
     return Product.stock_on_hand - reserved_quantity()
+
+
+@dataclass(frozen=True)
+class LockedStock:
+    """A product as its row lock shows it: nobody else can change these until commit."""
+
+    product_id: int
+    status: str
+    price: Decimal
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+async def lock_stock(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, LockedStock]:
+    """Lock the products' rows in ascending id order and read, under those locks, what is on
+    hand and what reservations hold. Unknown ids are simply absent from the result.
+
+    Every writer that adds a reservation item holds its product's row lock, so once we hold
+    it no new hold can appear. The sum is a locking read because MySQL's plain reads see the
+    transaction's snapshot, which may predate a hold committed just before our lock.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    await begin_writing(session, cast(Table, Product.__table__), ids)
+    rows = (
+        await session.execute(
+            select(Product.id, Product.status, Product.price, Product.stock_on_hand)
+            .where(Product.id.in_(ids))
+            .order_by(Product.id)
+            .with_for_update()
+        )
+    ).all()
+    held_rows = await session.execute(
+        select(StockReservationItem.product_id, func.sum(StockReservationItem.quantity))
+        .where(StockReservationItem.product_id.in_(ids), *_holding())
+        .group_by(StockReservationItem.product_id)
+        .with_for_update(read=True)
+    )
+    held = {product_id: int(units) for product_id, units in held_rows.all()}
+    return {
+        row.id: LockedStock(
+            product_id=row.id,
+            status=row.status,
+            price=row.price,
+            on_hand=row.stock_on_hand,
+            reserved=int(held.get(row.id, 0)),
+        )
+        for row in rows
+    }
 
 
 COVER_WINDOW_DAYS = 30
@@ -207,9 +293,18 @@ async def record_movement(
         # Refuse before changing anything; checked again under the row lock below.
         await _movement_time(session, product_id, at)
     new_level = Product.stock_on_hand + delta
+    floor: int = 0
+    if delta < 0:
+        # Units held by reservations are not ours to take: a removal may only go down to
+        # what they hold. (Confirming a reservation marks it confirmed first, so its own
+        # units no longer count here and become the sale.)
+        locked = (await lock_stock(session, [product_id])).get(product_id)
+        if locked is None:
+            raise ProductNotFound(f"No product with id {product_id}.")
+        floor = locked.reserved
     guarded = (
         update(Product)
-        .where(Product.id == product_id, new_level >= 0, new_level <= MAX_STOCK)
+        .where(Product.id == product_id, new_level >= floor, new_level <= MAX_STOCK)
         .values(stock_on_hand=new_level)
         .execution_options(synchronize_session=False)
     )
@@ -398,11 +493,12 @@ async def _raise_refusal(
     on_hand, available = int(row.stock_on_hand), int(row.available)
     if expected_on_hand is not None and on_hand != expected_on_hand:
         raise _stale(on_hand, expected_on_hand)
-    if on_hand + delta < 0:
+    if delta < 0 and available + delta < 0:
         raise InsufficientStock(
             f"Only {available} available; cannot remove {-delta}.",
             available=available,
             on_hand=on_hand,
+            reserved=on_hand - available,
             requested=-delta,
         )
     raise StockLimitExceeded(

@@ -11,6 +11,7 @@ from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
 from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory
+from products_microservice.reservations import router as reservations
 from products_microservice.reviews import router as reviews
 
 DESCRIPTION = """
@@ -37,6 +38,11 @@ TAGS = [
         "description": "Customer reviews, published after moderation; ratings count approved "
         "reviews only.",
     },
+    {
+        "name": "reservations",
+        "description": "Stock held for a while (all products or none); confirming sells it, "
+        "releasing or expiry gives it back. Admins only.",
+    },
     AUTH_TAG,
 ]
 
@@ -50,6 +56,7 @@ def management_router() -> APIRouter:
     management.include_router(inventory.admin_router)
     management.include_router(reviews.admin_router)
     management.include_router(imports.admin_router)
+    management.include_router(reservations.router)
     return management
 
 

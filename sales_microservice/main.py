@@ -4,12 +4,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from common.sweeper import run_sweeper
 from common.web import create_app
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
+from sales_microservice.orders.router import router as orders_router
 from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
 
@@ -20,6 +22,12 @@ TAGS = [
         "name": "wallet",
         "description": "Customer wallets: an append-only ledger behind a balance that never "
         "goes below zero. Top-ups and debits accept an `Idempotency-Key`.",
+    },
+    {
+        "name": "orders",
+        "description": "Orders: placed (stock reserved), paid from the wallet (sold), "
+        "cancelled or refunded, shipped and delivered, with their status history. Place, "
+        "pay and cancel accept an `Idempotency-Key`.",
     },
     {
         "name": "sales",
@@ -49,11 +57,14 @@ def build_app(**overrides: Any) -> FastAPI:
             registration_router,
             customers_router,
             wallet_router,
+            orders_router,
             sales_router,
             analytics_router,
         ],
         root_routers=[auth_router],
         tags=TAGS,
+        # Expires unpaid orders and stale reservations every SWEEP_INTERVAL_SECONDS.
+        background_tasks=[run_sweeper],
         **overrides,
     )
 

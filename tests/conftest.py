@@ -69,6 +69,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "password_hash_time_cost": 1,
         "password_hash_memory_cost_kib": 8,
         "password_hash_parallelism": 1,
+        # Tests that want the expiry sweeper turn it on; elsewhere it would share the
+        # single connection of `isolated_database` with the test.
+        "sweep_interval_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -9,6 +9,8 @@ Services build statements with these helpers and never branch on the dialect the
 - Row locks: `select(...).with_for_update(skip_locked=...)` is portable as it is. MySQL takes
   row locks; SQLite renders nothing because it serializes writers with one database lock, and a
   writer that loses the race gets "database is locked", which `is_retryable` accepts.
+  `begin_writing(session, table, ids)` makes a check-then-write sequence start with the write
+  lock on SQLite, as the row locks that follow it do on MySQL.
 - `is_retryable` / `is_unavailable`: classify driver errors (deadlock, lock wait, lost server).
 - `violates_unique(error, table, column)`: an INSERT/UPDATE lost a race on a unique key.
 """
@@ -18,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Date, Table
+from sqlalchemy import Date, Table, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
@@ -114,6 +117,26 @@ def upsert(
             index_elements=list(conflict_columns), set_=dict(set_(sqlite_stmt.excluded))
         )
     raise ValueError(f"no upsert for dialect {dialect_name!r}")
+
+
+async def begin_writing(session: AsyncSession, table: Table, ids: Sequence[int]) -> None:
+    """On SQLite, take the database write lock now with an UPDATE that changes nothing.
+
+    SQLite lets one writer in at a time, and a transaction that read before another writer
+    committed may not write at all afterwards; holding the write lock from the start makes
+    what the transaction reads next exactly what it writes against, as a MySQL row lock
+    does. On MySQL this does nothing: callers lock rows with `FOR UPDATE`.
+    """
+    if session.get_bind().dialect.name != "sqlite" or not ids:
+        return
+    (key,) = table.primary_key.columns
+    # Every column an UPDATE would otherwise touch (`onupdate` timestamps) keeps its value.
+    unchanged = {
+        column.name: column
+        for column in table.columns
+        if column.primary_key or column.onupdate is not None
+    }
+    await session.execute(update(table).where(key.in_(ids)).values(unchanged))
 
 
 def _driver_code(error: BaseException) -> int | None:

@@ -10,19 +10,31 @@ from common.models.identity import (
     WalletEntry,
     WalletEntryKind,
 )
-from common.models.inventory import InventoryMovement, MovementKind
+from common.models.inventory import (
+    InventoryMovement,
+    MovementKind,
+    ReservationStatus,
+    StockReservation,
+    StockReservationItem,
+)
+from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 __all__ = [
     "Category",
+    "CustomerOrder",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginThrottle",
     "MovementKind",
+    "OrderItem",
+    "OrderStatus",
+    "OrderStatusChange",
     "Product",
     "ProductStatus",
     "RefreshToken",
+    "ReservationStatus",
     "Review",
     "ReviewStatus",
     "Role",
@@ -30,6 +42,8 @@ __all__ = [
     "SaleKind",
     "SalesDaily",
     "SalesDailyCategory",
+    "StockReservation",
+    "StockReservationItem",
     "UserAccount",
     "WalletEntry",
     "WalletEntryKind",

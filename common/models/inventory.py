@@ -1,12 +1,20 @@
-"""The stock ledger: one append-only row per change of a product's stock."""
+"""The stock ledger (one append-only row per change of a product's stock) and reservations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db.base import MYSQL_TABLE_ARGS, Base
 from common.db.types import utcnow
@@ -54,3 +62,68 @@ class InventoryMovement(Base):
     actor: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
     note: Mapped[str | None] = mapped_column(String(NOTE_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReservationStatus(StrEnum):
+    ACTIVE = "active"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+_RESERVATION_STATUSES = ", ".join(f"'{status.value}'" for status in ReservationStatus)
+
+
+class StockReservation(Base):
+    """Units of one or more products held until `expires_at`: a header with one item per
+    product. The header is the reservation (one id, one status, one expiry); every status
+    change goes through `common.reservations`, which copies it onto the items."""
+
+    __tablename__ = "stock_reservation"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_RESERVATION_STATUSES})", name="status_known"),
+        # The sweeper's scan: active reservations past their expiry.
+        Index("ix_stock_reservation_status_expires_at", "status", "expires_at"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.ACTIVE.value)
+    reference: Mapped[str | None] = mapped_column(String(REFERENCE_MAX))
+    actor: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[StockReservationItem]] = relationship(
+        lazy="raise", order_by="StockReservationItem.product_id"
+    )
+
+
+class StockReservationItem(Base):
+    """One product's held quantity. `status` and `expires_at` repeat the header's, so the
+    availability of a product is one range of the (product_id, status, expires_at) index
+    instead of a join over every reservation the product ever had."""
+
+    __tablename__ = "stock_reservation_item"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(f"status IN ({_RESERVATION_STATUSES})", name="status_known"),
+        UniqueConstraint("reservation_id", "product_id"),
+        Index(
+            "ix_stock_reservation_item_product_id_status_expires_at",
+            "product_id",
+            "status",
+            "expires_at",
+        ),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("stock_reservation.id", ondelete="CASCADE")
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.ACTIVE.value)
+    expires_at: Mapped[datetime]

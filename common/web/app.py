@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +23,8 @@ from common.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from common.web.openapi import install_openapi
 
 API_PREFIX = "/api/v1"
+# A coroutine that runs for the life of the app (e.g. a periodic sweep), cancelled at shutdown.
+BackgroundTask = Callable[[Database, Settings], Coroutine[Any, Any, None]]
 HEALTH_TAG = {"name": "health", "description": "Liveness and readiness probes."}
 
 
@@ -33,11 +37,14 @@ def create_app(
     tags: Sequence[dict[str, Any]] = (),
     settings: Settings | None = None,
     database: Database | None = None,
+    background_tasks: Sequence[BackgroundTask] = (),
 ) -> FastAPI:
     """Build a service. `routers` are mounted under `/api/v1`, `root_routers` at `/`.
 
     The engine is created when the app starts and disposed when it stops. Pass `database` to
     run on engines the caller owns (tests); they are then left open at shutdown.
+    `background_tasks` start after the engine and are cancelled (and awaited) before it is
+    disposed.
     """
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json, service=title)
@@ -46,9 +53,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.db = database or Database.from_settings(settings)
+        tasks = [asyncio.create_task(task(app.state.db, settings)) for task in background_tasks]
         try:
             yield
         finally:
+            for running in tasks:
+                running.cancel()
+            for running in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
             if owned:
                 await app.state.db.dispose()
 

@@ -17,6 +17,8 @@ from common.accounts import (
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden
 from common.models.identity import Role, UserAccount
+from common.models.orders import CustomerOrder
+from common.orders import order_is_open
 from common.security import Principal
 from sales_microservice.customers.schemas import CustomerUpdate
 
@@ -58,14 +60,15 @@ def customer_search(
 
 
 async def has_open_orders(session: AsyncSession, customer_id: int) -> bool:
-    """Whether the customer has an order that is not finished yet.
-
-    There is no order table yet, so no customer can have an open order and this returns
-    False. The orders feature replaces the body with its query; deactivation already calls
-    it inside the same transaction that locks the account row.
-    """
-    del session, customer_id
-    return False
+    """Whether the customer has an order that is not finished yet: pending (and not
+    expired), paid or shipped. Deactivation asks while holding the account row lock, and
+    placing an order refuses a deactivated account."""
+    open_order = await session.scalar(
+        select(CustomerOrder.id)
+        .where(CustomerOrder.customer_id == customer_id, order_is_open())
+        .limit(1)
+    )
+    return open_order is not None
 
 
 async def update_customer(

@@ -104,7 +104,7 @@ async def test_movement_below_zero_is_refused_with_the_available_quantity(
     await record_movement(session, product_id=product_id, kind=MovementKind.RESTOCK, delta=2)
     with pytest.raises(InsufficientStock) as refused:
         await record_movement(session, product_id=product_id, kind=MovementKind.SALE, delta=-3)
-    assert refused.value.extra == {"available": 2, "on_hand": 2, "requested": 3}
+    assert refused.value.extra == {"available": 2, "on_hand": 2, "reserved": 0, "requested": 3}
     assert await on_hand(session, product_id) == 2
     assert await movement_count(session) == 1
 

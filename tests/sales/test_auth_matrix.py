@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,17 +20,24 @@ from fastapi import FastAPI
 
 from common.config import Settings
 from common.db import Database
+from common.db.types import utcnow
 from common.models.identity import Role, UserAccount
 from common.models.review import Review, ReviewStatus
+from common.reservations import Hold, reserve_stock
 from common.sales import record_sale
+from common.security import Principal
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
+from sales_microservice.orders.schemas import OrderCreate
+from sales_microservice.orders.service import create_order, pay_order
 from tests.conftest import serve
 from tests.factories import PASSWORD, bearer, make_account, refresh_token_for, unique_email
 
-Access = Literal["public", "user", "customer", "self", "admin"]
+# "owner": the customer's own resource; another customer gets 404 (its existence is private).
+# "customer": only customers may call it (admins get 403), e.g. writing a review.
+Access = Literal["public", "user", "customer", "self", "owner", "admin"]
 Caller = Literal["anonymous", "stranger", "customer", "admin"]
 CALLERS: tuple[Caller, ...] = ("anonymous", "stranger", "customer", "admin")
 
@@ -48,6 +56,9 @@ class Context:
     # The customer's approved review, of another product than `product_id` (so the customer
     # may still review that one).
     review_id: int
+    reservation_id: int
+    pending_order_id: int
+    paid_order_id: int
     refresh_tokens: dict[Caller, str] = field(default_factory=dict)
 
 
@@ -69,6 +80,10 @@ class Rule:
     # A fresh context for every caller, for routes whose success removes what the next caller
     # would act on (deleting a review).
     fresh_per_caller: bool = False
+    # Which of the customer's orders fills `{order_id}`.
+    order: Literal["pending", "paid"] = "pending"
+    # What the admin gets after the customer already succeeded (e.g. paying twice is 409).
+    admin_after_customer: int | None = None
 
 
 def _refresh(ctx: Context, caller: Caller) -> dict[str, Any]:
@@ -101,6 +116,20 @@ def _catalog_file(ctx: Context, caller: Caller) -> dict[str, Any]:
 
 def _sale(ctx: Context, caller: Caller) -> dict[str, Any]:
     return {"product_id": ctx.product_id, "quantity": 1}
+
+
+def _reservation(ctx: Context, caller: Caller) -> dict[str, Any]:
+    return {"items": [{"product_id": ctx.product_id, "quantity": 1}], "ttl_seconds": 60}
+
+
+def _order(ctx: Context, caller: Caller) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "items": [{"product_id": ctx.product_id, "quantity": 1}],
+        "shipping_address": "1 Matrix Way",
+    }
+    if caller == "admin":
+        body["customer_id"] = ctx.customer.id
+    return body
 
 
 RULES: dict[str, Rule] = {
@@ -152,6 +181,23 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/inventory": Rule("admin", 200),
     "GET /api/v1/inventory/low-stock": Rule("admin", 200),
     "GET /api/v1/inventory/summary": Rule("admin", 200),
+    "POST /api/v1/inventory/reservations": Rule("admin", 201, json=_reservation),
+    "GET /api/v1/inventory/reservations/{reservation_id}": Rule("admin", 200),
+    "POST /api/v1/inventory/reservations/{reservation_id}/confirm": Rule("admin", 200),
+    "POST /api/v1/inventory/reservations/{reservation_id}/release": Rule("admin", 200),
+    # Orders: customers place and see their own; admins act for any customer.
+    "POST /api/v1/orders": Rule("user", 201, json=_order),
+    "GET /api/v1/orders": Rule("user", 200),
+    "GET /api/v1/orders/{order_id}": Rule("owner", 200),
+    "GET /api/v1/orders/{order_id}/history": Rule("owner", 200),
+    "POST /api/v1/orders/{order_id}/pay": Rule("owner", 200, admin_after_customer=409),
+    "POST /api/v1/orders/{order_id}/cancel": Rule(
+        "owner", 200, json=lambda *_: {"reason": "auth matrix"}, admin_after_customer=409
+    ),
+    "POST /api/v1/orders/{order_id}/status": Rule(
+        "admin", 200, json=lambda *_: {"status": "shipped"}, order="paid"
+    ),
+    "GET /api/v1/customers/{customer_id}/orders": Rule("self", 200),
     # Sales and analytics are the manager's: admins only.
     "POST /api/v1/sales": Rule("admin", 201, json=_sale),
     "GET /api/v1/sales": Rule("admin", 200),
@@ -179,21 +225,25 @@ RULES: dict[str, Rule] = {
 
 
 def expected_status(rule: Rule, caller: Caller) -> int:
+    if rule.access == "customer" and caller == "admin":
+        return 403
+    if caller == "admin":
+        return rule.admin_after_customer or rule.ok
     if rule.access == "public":
         return rule.ok
     if caller == "anonymous":
         return 401
     if rule.access == "customer":
-        return 403 if caller == "admin" else rule.ok
-    if caller == "admin":
         return rule.ok
-    if rule.access == "user" or (rule.access == "self" and caller == "customer"):
+    if rule.access == "user" or (rule.access in ("self", "owner") and caller == "customer"):
         return rule.ok
+    if rule.access == "owner":
+        return 404
     return 403
 
 
 async def make_context(database: Database, settings: Settings) -> Context:
-    customer = await make_account(database, settings, balance=Decimal("10.00"))
+    customer = await make_account(database, settings, balance=Decimal("100.00"))
     stranger = await make_account(database, settings)
     admin = await make_account(database, settings, role=Role.admin)
     async with database.session_factory() as session:
@@ -223,9 +273,26 @@ async def make_context(database: Database, settings: Settings) -> Context:
         sale = await record_sale(
             session, product_id=product.id, quantity=1, timezone=ZoneInfo("UTC")
         )
+        reserved = await reserve_stock(
+            session, [Hold(product_id=product.id, quantity=1)], expires_at=utcnow() + HOUR
+        )
+        owner = Principal(id=customer.id, email=customer.email, role=customer.role)
+        orders = [
+            await create_order(
+                session,
+                OrderCreate.model_validate(_order_body(product.id)),
+                actor=owner,
+                ttl_seconds=3600,
+            )
+            for _ in range(2)
+        ]
+        await pay_order(session, orders[1].id, actor=owner, timezone=ZoneInfo("UTC"))
         await session.commit()
     ctx = Context(
         sale_id=sale.id,
+        reservation_id=reserved.reservation.id,
+        pending_order_id=orders[0].id,
+        paid_order_id=orders[1].id,
         category_id=stocked.id,
         category_name=stocked.name,
         empty_category_id=empty.id,
@@ -255,7 +322,19 @@ def _url(path: str, rule: Rule, ctx: Context) -> str:
         .replace("{product_id}", str(ctx.product_id))
         .replace("{review_id}", str(ctx.review_id))
         .replace("{sale_id}", str(ctx.sale_id))
+        .replace("{reservation_id}", str(ctx.reservation_id))
+        .replace(
+            "{order_id}",
+            str(ctx.pending_order_id if rule.order == "pending" else ctx.paid_order_id),
+        )
     )
+
+
+HOUR = timedelta(hours=1)
+
+
+def _order_body(product_id: int) -> dict[str, Any]:
+    return {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": "Here"}
 
 
 SERVICES = {"products": build_products_app, "sales": build_sales_app}
@@ -301,6 +380,8 @@ async def test_every_route_answers_as_the_rules_say(
                         assert response.json()["code"] == "unauthenticated"
                     elif expected == 403:
                         assert response.json()["code"] == "forbidden"
+                    elif expected == 404:
+                        assert response.json()["code"] == "order_not_found"
     assert mismatches == []
     assert checked >= 4 * 4  # the spec was really walked
 

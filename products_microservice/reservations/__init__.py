@@ -1,0 +1,1 @@
+"""Stock reservations over HTTP: hold, read, confirm and release (admin)."""

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from common.models.inventory import REFERENCE_MAX, ReservationStatus
+from common.reservations import effective_status
+from common.schemas import Schema
+from common.schemas.fields import trimmed
+from common.schemas.stock import StockLines
+
+MAX_TTL_SECONDS = 86_400
+
+
+class ReservationCreate(Schema):
+    items: StockLines
+    ttl_seconds: int = Field(ge=1, le=MAX_TTL_SECONDS, description="How long to hold the stock")
+    reference: Annotated[str, trimmed(REFERENCE_MAX)] | None = None
+
+
+class ReservationItemRead(Schema):
+    product_id: int
+    quantity: int
+
+
+class ReservationRead(Schema):
+    id: int
+    status: ReservationStatus = Field(
+        description="`expired` as soon as `expires_at` passes, whether or not swept yet"
+    )
+    reference: str | None
+    expires_at: datetime
+    created_at: datetime
+    items: list[ReservationItemRead]
+
+    @model_validator(mode="after")
+    def _as_of_now(self) -> ReservationRead:
+        self.status = ReservationStatus(effective_status(self.status, self.expires_at))
+        return self

@@ -1,0 +1,201 @@
+"""`/api/v1/orders` and `/api/v1/customers/{customer_id}/orders`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db.pagination import paginate
+from common.models.orders import CustomerOrder, OrderStatus
+from common.schemas import Page, PageDep, Schema
+from common.schemas.fields import MAX_ID, Id, Instant
+from common.security import AdminUser, CurrentUser, Principal
+from common.web import ReadSessionDep, SessionDep, SettingsDep, problem_responses
+from common.web.idempotency import Idempotency, IdempotencyDep
+from sales_microservice.customers.access import CustomerId, SelfOrAdmin
+from sales_microservice.orders import service
+from sales_microservice.orders.schemas import (
+    OrderCancel,
+    OrderCreate,
+    OrderRead,
+    OrderStatusUpdate,
+    StatusChangeRead,
+)
+
+router = APIRouter(tags=["orders"], responses=problem_responses(401))
+
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class _NoBody(Schema):
+    """Pay has no body; the idempotency fingerprint is then the method and the path."""
+
+
+async def _run_once(
+    idempotency: Idempotency,
+    *,
+    scope: str,
+    caller: Principal,
+    payload: BaseModel,
+    operation: Callable[[AsyncSession], Awaitable[CustomerOrder]],
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run an order operation in one retried unit of work, under the caller's
+    `Idempotency-Key` when one is sent, and answer with the order."""
+
+    async def work(session: AsyncSession) -> OrderRead:
+        return OrderRead.model_validate(await operation(session))
+
+    return await idempotency.run(
+        scope=scope, caller_id=caller.id, payload=payload, work=work, status_code=status_code
+    )
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderRead,
+    summary="Place an order: reserves the stock until `expires_at`; accepts Idempotency-Key",
+    responses=problem_responses(403, 409, 422),
+)
+async def create_order(
+    body: OrderCreate, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    return await _run_once(
+        idempotency,
+        scope="orders.create",
+        caller=actor,
+        payload=body,
+        operation=lambda session: service.create_order(
+            session, body, actor=actor, ttl_seconds=settings.order_reservation_ttl
+        ),
+        status_code=201,
+    )
+
+
+@router.post(
+    "/orders/{order_id}/pay",
+    response_model=OrderRead,
+    summary="Pay from the wallet: debit, sell the reserved stock, mark paid; "
+    "accepts Idempotency-Key",
+    responses=problem_responses(404, 409, 422),
+)
+async def pay_order(
+    order_id: OrderId, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    async def work(session: AsyncSession) -> OrderRead:
+        order = await service.pay_order(session, order_id, actor=actor, timezone=settings.timezone)
+        return OrderRead.model_validate(order)
+
+    return await idempotency.run(
+        scope="orders.pay", caller_id=actor.id, payload=_NoBody(), work=work, status_code=200
+    )
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderRead,
+    summary="Cancel a pending order (releases the stock) or refund a paid one; "
+    "accepts Idempotency-Key",
+    responses=problem_responses(404, 409, 422),
+)
+async def cancel_order(
+    order_id: OrderId,
+    body: OrderCancel,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    return await _run_once(
+        idempotency,
+        scope="orders.cancel",
+        caller=actor,
+        payload=body,
+        operation=lambda session: service.cancel_order(
+            session, order_id, body, actor=actor, timezone=settings.timezone
+        ),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/status",
+    response_model=OrderRead,
+    summary="Fulfilment (admin): paid -> shipped -> delivered",
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def update_order_status(
+    order_id: OrderId, body: OrderStatusUpdate, admin: AdminUser, idempotency: IdempotencyDep
+) -> JSONResponse:
+    return await _run_once(
+        idempotency,
+        scope="orders.status",
+        caller=admin,
+        payload=body,
+        operation=lambda session: service.update_status(session, order_id, body, actor=admin),
+    )
+
+
+@router.get(
+    "/orders",
+    response_model=Page[OrderRead],
+    summary="Orders, newest first: a customer's own, or (admin) everyone's",
+    responses=problem_responses(403, 422),
+)
+async def list_orders(
+    actor: CurrentUser,
+    session: ReadSessionDep,
+    page: PageDep,
+    status: Annotated[OrderStatus | None, Query()] = None,
+    customer_id: Annotated[Id | None, Query()] = None,
+    start: Annotated[Instant | None, Query(description="Placed at or after (inclusive)")] = None,
+    end: Annotated[Instant | None, Query(description="Placed before (exclusive)")] = None,
+) -> Page[OrderRead]:
+    filters = service.OrderFilter(status=status, customer_id=customer_id, start=start, end=end)
+    statement = service.list_orders_statement(filters, actor=actor)
+    return await paginate(session, statement, page, schema=OrderRead)
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderRead,
+    summary="One order (its customer, or an admin)",
+    responses=problem_responses(404, 422),
+)
+async def read_order(order_id: OrderId, actor: CurrentUser, session: SessionDep) -> OrderRead:
+    return OrderRead.model_validate(await service.get_order(session, order_id, actor=actor))
+
+
+@router.get(
+    "/orders/{order_id}/history",
+    response_model=list[StatusChangeRead],
+    summary="Every status change of an order, oldest first",
+    responses=problem_responses(404, 422),
+)
+async def read_order_history(
+    order_id: OrderId, actor: CurrentUser, session: SessionDep
+) -> list[StatusChangeRead]:
+    changes = await service.order_history(session, order_id, actor=actor)
+    return [StatusChangeRead.model_validate(change) for change in changes]
+
+
+@router.get(
+    "/customers/{customer_id}/orders",
+    response_model=Page[OrderRead],
+    summary="A customer's orders, newest first (the customer themself, or an admin)",
+    responses=problem_responses(403, 422),
+)
+async def list_customer_orders(
+    customer_id: CustomerId,
+    actor: SelfOrAdmin,
+    session: ReadSessionDep,
+    page: PageDep,
+    status: Annotated[OrderStatus | None, Query()] = None,
+) -> Page[OrderRead]:
+    filters = service.OrderFilter(status=status, customer_id=customer_id)
+    statement = service.list_orders_statement(filters, actor=actor)
+    return await paginate(session, statement, page, schema=OrderRead)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from common.models.orders import NOTES_MAX, REASON_MAX, SHIPPING_ADDRESS_MAX, OrderStatus
+from common.orders import effective_order_status
+from common.schemas import Schema
+from common.schemas.fields import Id, trimmed
+from common.schemas.stock import MAX_LINES, StockLine, each_product_once
+
+
+class OrderLine(StockLine):
+    # Prices are the store's: a `unit_price` a client sends is ignored, not an error, so
+    # carts that echo the price they displayed keep working.
+    model_config = ConfigDict(extra="ignore")
+
+
+class OrderCreate(Schema):
+    items: Annotated[
+        list[OrderLine],
+        Field(min_length=1, max_length=MAX_LINES),
+        AfterValidator(each_product_once),
+    ]
+    shipping_address: Annotated[str, trimmed(SHIPPING_ADDRESS_MAX)]
+    notes: Annotated[str, trimmed(NOTES_MAX)] | None = None
+    customer_id: Id | None = Field(
+        None, description="Admins: whose order this is. Customers: omit (or their own id)."
+    )
+
+
+class OrderCancel(Schema):
+    reason: Annotated[str, trimmed(REASON_MAX)]
+
+
+class OrderStatusUpdate(Schema):
+    status: OrderStatus
+    note: Annotated[str, trimmed(REASON_MAX)] | None = None
+
+
+class OrderItemRead(Schema):
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+class OrderRead(Schema):
+    id: int
+    customer_id: int
+    status: OrderStatus = Field(
+        description="A pending order past `expires_at` reads `expired`, swept or not"
+    )
+    items: list[OrderItemRead]
+    total: Decimal
+    shipping_address: str
+    notes: str | None
+    reservation_id: int
+    expires_at: datetime = Field(description="A pending order must be paid before this")
+    created_at: datetime
+    paid_at: datetime | None
+
+    @model_validator(mode="after")
+    def _as_of_now(self) -> OrderRead:
+        self.status = OrderStatus(effective_order_status(self.status, self.expires_at))
+        return self
+
+
+class StatusChangeRead(Schema):
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor_id: int | None
+    reason: str | None
+    created_at: datetime

@@ -1,0 +1,327 @@
+"""Placing, paying, cancelling and fulfilling orders.
+
+Each operation is one unit of work (the router runs it through `UnitOfWork`, retried on
+deadlock): stock, money, sales and the status history change together or not at all. Locks
+are taken in one order everywhere: the order row, the customer's account (wallet), the
+products in ascending id order, then the reservation (see `common.reservations`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from common.db.types import utcnow
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.models.identity import UserAccount, WalletEntryKind
+from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
+from common.models.sales import Sale, SaleKind
+from common.orders import change_order_status, effective_order_status, log_status, order_status_is
+from common.reservations import (
+    Hold,
+    ReservationExpired,
+    confirm_reservation,
+    release_reservation,
+    reserve_stock,
+)
+from common.sales import MAX_AMOUNT, AmountOutOfRange, record_refund
+from common.security import Principal
+from common.wallet import AccountInactive, apply_wallet_change
+from sales_microservice.orders.schemas import OrderCancel, OrderCreate, OrderStatusUpdate
+
+# The only moves an admin makes by hand; every other status has its own endpoint.
+FULFILMENT = {
+    OrderStatus.PAID: (OrderStatus.SHIPPED,),
+    OrderStatus.SHIPPED: (OrderStatus.DELIVERED,),
+}
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "Order not found"
+
+
+class OrderExpired(Conflict):
+    code = "order_expired"
+    title = "Order has expired"
+
+
+class OrderNotPending(Conflict):
+    code = "order_not_pending"
+    title = "Order is not awaiting payment"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+    title = "Order can no longer be cancelled"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "Status change not allowed"
+
+
+class UnknownCustomer(InvalidInput):
+    code = "unknown_customer"
+    title = "Unknown customer"
+
+
+def _reference(order: CustomerOrder) -> str:
+    return f"order:{order.id}"
+
+
+def _with_items() -> Select[tuple[CustomerOrder]]:
+    return select(CustomerOrder).options(selectinload(CustomerOrder.items))
+
+
+async def get_order(session: AsyncSession, order_id: int, *, actor: Principal) -> CustomerOrder:
+    """The order with its lines. Another customer's order is 404, as if it did not exist:
+    a 403 would confirm that the id is taken."""
+    order = await session.scalar(
+        _with_items().where(CustomerOrder.id == order_id).execution_options(populate_existing=True)
+    )
+    if order is None or not actor.can_act_for(order.customer_id):
+        raise OrderNotFound(f"No order with id {order_id}.")
+    return order
+
+
+async def _lock_order(session: AsyncSession, order_id: int, *, actor: Principal) -> CustomerOrder:
+    order = await session.scalar(
+        select(CustomerOrder)
+        .where(CustomerOrder.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None or not actor.can_act_for(order.customer_id):
+        raise OrderNotFound(f"No order with id {order_id}.")
+    return order
+
+
+def _expired(order: CustomerOrder) -> OrderExpired:
+    return OrderExpired(
+        f"Order {order.id} was not paid before {order.expires_at.isoformat()}; its stock has "
+        "been released. Place a new order.",
+        expires_at=order.expires_at.isoformat(),
+    )
+
+
+async def _customer_of(session: AsyncSession, request: OrderCreate, actor: Principal) -> int:
+    if actor.is_admin:
+        if request.customer_id is None:
+            raise InvalidInput("An admin places an order for a customer: send `customer_id`.")
+        customer_id = request.customer_id
+    else:
+        if request.customer_id not in (None, actor.id):
+            raise Forbidden("Customers may only place orders for themselves.")
+        customer_id = actor.id
+    # A shared lock: a deactivation (which locks the account and looks for open orders)
+    # either finishes first and is seen here, or waits for this order and then sees it.
+    account = await session.scalar(
+        select(UserAccount.is_active)
+        .where(UserAccount.id == customer_id)
+        .with_for_update(read=True)
+    )
+    if account is None:
+        raise UnknownCustomer(f"No customer with id {customer_id}.", customer_id=customer_id)
+    if not account:
+        raise AccountInactive(f"Customer {customer_id} is deactivated.")
+    return customer_id
+
+
+async def create_order(
+    session: AsyncSession, request: OrderCreate, *, actor: Principal, ttl_seconds: int
+) -> CustomerOrder:
+    """Reserve every line's stock and snapshot its price; the order waits to be paid."""
+    customer_id = await _customer_of(session, request, actor)
+    expires_at = utcnow() + timedelta(seconds=ttl_seconds)
+    reserved = await reserve_stock(
+        session,
+        [Hold(product_id=line.product_id, quantity=line.quantity) for line in request.items],
+        expires_at=expires_at,
+        actor=actor.actor,
+    )
+    # Prices as the product rows showed them under the lock the reservation took.
+    prices = {line.product_id: reserved.products[line.product_id].price for line in request.items}
+    total = sum((prices[line.product_id] * line.quantity for line in request.items), start=0)
+    if total > MAX_AMOUNT:
+        raise AmountOutOfRange(f"The order total {total} exceeds {MAX_AMOUNT}.")
+    order = CustomerOrder(
+        customer_id=customer_id,
+        status=OrderStatus.PENDING.value,
+        total=total,
+        shipping_address=request.shipping_address,
+        notes=request.notes,
+        reservation_id=reserved.reservation.id,
+        expires_at=expires_at,
+        created_at=utcnow(),
+    )
+    session.add(order)
+    await session.flush()
+    session.add_all(
+        OrderItem(
+            order_id=order.id,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=prices[line.product_id],
+            line_total=prices[line.product_id] * line.quantity,
+        )
+        for line in request.items
+    )
+    reserved.reservation.reference = _reference(order)
+    await log_status(session, order, from_status=None, actor_id=actor.id)
+    return await get_order(session, order.id, actor=actor)
+
+
+async def pay_order(
+    session: AsyncSession, order_id: int, *, actor: Principal, timezone: ZoneInfo
+) -> CustomerOrder:
+    """Debit the wallet, turn the reservation into one sale per line at the snapshotted
+    prices, mark the order paid. Any refusal (insufficient funds, expiry) rolls all of it
+    back: the order stays pending and nothing is charged."""
+    order = await _lock_order(session, order_id, actor=actor)
+    status = effective_order_status(order.status, order.expires_at)
+    if status == OrderStatus.EXPIRED:
+        raise _expired(order)
+    if status != OrderStatus.PENDING:
+        raise OrderNotPending(f"Order {order.id} is {status}.", order_status=status)
+    await apply_wallet_change(
+        session,
+        user_id=order.customer_id,
+        amount=-order.total,
+        kind=WalletEntryKind.payment,
+        actor_id=actor.id,
+        reference=_reference(order),
+    )
+    items = (await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all()
+    try:
+        await confirm_reservation(
+            session,
+            order.reservation_id,
+            timezone=timezone,
+            actor=actor.actor,
+            unit_prices={item.product_id: item.unit_price for item in items},
+            order_id=order.id,
+        )
+    except ReservationExpired as error:
+        # It ran out between our check and the reservation's lock.
+        raise _expired(order) from error
+    order.paid_at = utcnow()
+    await change_order_status(session, order, OrderStatus.PAID, actor_id=actor.id)
+    return await get_order(session, order.id, actor=actor)
+
+
+async def cancel_order(
+    session: AsyncSession,
+    order_id: int,
+    request: OrderCancel,
+    *,
+    actor: Principal,
+    timezone: ZoneInfo,
+) -> CustomerOrder:
+    """Pending: release the stock (`cancelled`). Paid: give the money back, return the
+    stock and book refunds against the order's sales (`refunded`). Later: 409."""
+    order = await _lock_order(session, order_id, actor=actor)
+    status = effective_order_status(order.status, order.expires_at)
+    if status == OrderStatus.PENDING:
+        await release_reservation(session, order.reservation_id)
+        await change_order_status(
+            session, order, OrderStatus.CANCELLED, actor_id=actor.id, reason=request.reason
+        )
+    elif status == OrderStatus.PAID:
+        await apply_wallet_change(
+            session,
+            user_id=order.customer_id,
+            amount=order.total,
+            kind=WalletEntryKind.refund,
+            actor_id=actor.id,
+            reference=_reference(order),
+            note=request.reason,
+        )
+        # Ascending product id, like every other writer of these products.
+        sales = (
+            await session.scalars(
+                select(Sale)
+                .where(Sale.order_id == order.id, Sale.kind == SaleKind.sale.value)
+                .order_by(Sale.product_id)
+            )
+        ).all()
+        for sale in sales:
+            await record_refund(
+                session, sale=sale, quantity=sale.quantity, timezone=timezone, actor=actor.actor
+            )
+        await change_order_status(
+            session, order, OrderStatus.REFUNDED, actor_id=actor.id, reason=request.reason
+        )
+    elif status == OrderStatus.EXPIRED:
+        raise _expired(order)
+    else:
+        raise OrderNotCancellable(f"A {status} order cannot be cancelled.", order_status=status)
+    return await get_order(session, order.id, actor=actor)
+
+
+async def update_status(
+    session: AsyncSession, order_id: int, request: OrderStatusUpdate, *, actor: Principal
+) -> CustomerOrder:
+    order = await _lock_order(session, order_id, actor=actor)
+    status = OrderStatus(effective_order_status(order.status, order.expires_at))
+    allowed = FULFILMENT.get(status, ())
+    if request.status not in allowed:
+        allowed_names = ", ".join(allowed) if allowed else "none"
+        raise InvalidTransition(
+            f"A {status} order cannot move to {request.status}; allowed: {allowed_names}.",
+            order_status=status,
+            allowed=[value.value for value in allowed],
+        )
+    await change_order_status(
+        session, order, request.status, actor_id=actor.id, reason=request.note
+    )
+    return await get_order(session, order.id, actor=actor)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: OrderStatus | None = None
+    customer_id: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def list_orders_statement(
+    filters: OrderFilter, *, actor: Principal
+) -> Select[tuple[CustomerOrder]]:
+    """Newest first. Customers only ever see their own orders."""
+    if filters.start and filters.end and filters.end <= filters.start:
+        raise InvalidInput("`end` must be after `start`.")
+    if not actor.is_admin and filters.customer_id not in (None, actor.id):
+        raise Forbidden("Customers may only list their own orders.")
+    customer_id = filters.customer_id if actor.is_admin else actor.id
+    statement = _with_items()
+    if customer_id is not None:
+        statement = statement.where(CustomerOrder.customer_id == customer_id)
+    if filters.status is not None:
+        statement = statement.where(order_status_is(filters.status))
+    if filters.start is not None:
+        statement = statement.where(CustomerOrder.created_at >= filters.start)
+    if filters.end is not None:
+        statement = statement.where(CustomerOrder.created_at < filters.end)
+    return statement.order_by(CustomerOrder.created_at.desc(), CustomerOrder.id.desc())
+
+
+async def order_history(
+    session: AsyncSession, order_id: int, *, actor: Principal
+) -> list[OrderStatusChange]:
+    await get_order(session, order_id, actor=actor)
+    return list(
+        (
+            await session.scalars(
+                select(OrderStatusChange)
+                .where(OrderStatusChange.order_id == order_id)
+                .order_by(OrderStatusChange.id)
+            )
+        ).all()
+    )

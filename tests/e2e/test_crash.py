@@ -1,0 +1,140 @@
+"""A real sales service process killed (SIGKILL) while it is taking payments: after a
+restart no order is half-paid and every ledger reconciles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from common.config import Settings
+from common.db import Database
+from common.models.identity import UserAccount
+from common.models.orders import CustomerOrder
+from tests.conftest import Backend
+from tests.factories import bearer, make_account
+from tests.sales.test_orders_concurrency import (
+    ORDERS,
+    assert_ledgers_reconcile,
+    make_products,
+    order_body,
+    sales_service,
+)
+
+ORDER_COUNT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SalesProcess:
+    """`uvicorn sales_microservice.main:app` on its own port and the test database."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": backend.url,
+            "APP_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+            "SWEEP_INTERVAL_SECONDS": "0",
+            "JWT_SECRET": backend.settings.jwt_secret.get_secret_value(),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "uvicorn", "sales_microservice.main:app",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("the sales service did not become ready")
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(self.process.wait(), timeout=10)
+
+
+@pytest.fixture
+async def sales_process(backend: Backend) -> AsyncIterator[SalesProcess]:
+    process = SalesProcess(backend)
+    yield process
+    await process.kill()
+
+
+@pytest.mark.mysql_only
+async def test_sigkill_while_paying_leaves_no_half_paid_order(
+    settings: Settings,
+    committed_database: Database,
+    sales_process: SalesProcess,
+) -> None:
+    (product,) = await make_products(settings, committed_database, 100)
+    customers = [
+        await make_account(committed_database, settings, balance=Decimal("10.00"))
+        for _ in range(ORDER_COUNT)
+    ]
+    orders: list[tuple[int, dict[str, str]]] = []
+    async for client in sales_service(settings, committed_database):
+        for customer in customers:
+            headers = bearer(customer, settings)
+            placed = await client.post(ORDERS, json=order_body(product), headers=headers)
+            orders.append((placed.json()["id"], headers))
+
+    await sales_process.start()
+    async with httpx.AsyncClient(base_url=sales_process.url, timeout=10) as client:
+        payments = [
+            asyncio.create_task(client.post(f"{ORDERS}/{order_id}/pay", headers=headers))
+            for order_id, headers in orders
+        ]
+        # Kill once some payments have committed and others are still in flight.
+        await asyncio.wait(payments, return_when=asyncio.FIRST_COMPLETED)
+        await sales_process.kill()
+        outcomes = await asyncio.gather(*payments, return_exceptions=True)
+    answered = [o for o in outcomes if isinstance(o, httpx.Response)]
+    assert 0 < len(answered) < ORDER_COUNT  # the kill really landed mid-flow
+
+    # Straight after the crash: every order is either fully paid or untouched.
+    await assert_ledgers_reconcile(committed_database)
+
+    await sales_process.start()
+    async with httpx.AsyncClient(base_url=sales_process.url, timeout=10) as client:
+        retried = await asyncio.gather(
+            *(client.post(f"{ORDERS}/{order_id}/pay", headers=h) for order_id, h in orders)
+        )
+    # Orders paid before the crash say so; the rest are paid now.
+    assert {r.status_code for r in retried} <= {200, 409}
+    assert all(r.json()["code"] == "order_not_pending" for r in retried if r.status_code == 409)
+    async with committed_database.session_factory() as session:
+        statuses = (await session.scalars(select(CustomerOrder.status))).all()
+        balances = await session.scalar(
+            select(func.sum(UserAccount.wallet_balance)).where(
+                UserAccount.id.in_([c.id for c in customers])
+            )
+        )
+    assert sorted(statuses) == ["paid"] * ORDER_COUNT
+    assert balances == Decimal("10.00") * ORDER_COUNT - Decimal("4.00") * ORDER_COUNT
+    await assert_ledgers_reconcile(committed_database)
