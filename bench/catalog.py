@@ -132,9 +132,11 @@ async def run(args: argparse.Namespace) -> None:
         ),
         "GET /inventory?as_of=...": harness.get(as_of),
     }
+    # The ledger and stock levels are admin reads.
+    headers = await harness.admin_headers(url)
     async with (
         harness.running("products", "products_microservice.main:app", url) as service,
-        harness.client_for(service, concurrency=args.concurrency) as client,
+        harness.client_for(service, concurrency=args.concurrency, headers=headers) as client,
     ):
         results = [
             await harness.measure(
@@ -144,6 +146,7 @@ async def run(args: argparse.Namespace) -> None:
                 concurrency=args.concurrency,
                 requests=args.requests,
                 seconds=args.seconds,
+                service=service,
             )
             for name, send in endpoints.items()
         ]
