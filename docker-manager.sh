@@ -18,9 +18,11 @@ usage() {
   cat <<USAGE
 usage: ./docker-manager.sh <command>
 
-  dev [--reload]   create .venv, install, migrate, and run both services on 127.0.0.1
+  dev [--reload] [--demo]
+                   create .venv, install, migrate, and run both services on 127.0.0.1
                    (products :$PRODUCTS_PORT, sales :$SALES_PORT); Ctrl-C stops both.
                    Uses DATABASE_URL when set, else an SQLite file under var/.
+                   --demo first loads a year of demo data when the catalog is empty.
   test [args]      create/refresh .venv with dev extras; ruff, mypy, pytest [args].
                    Set TEST_MYSQL_URL=mysql+aiomysql://user:pass@host:3306/ to also test on MySQL.
 
@@ -30,7 +32,7 @@ usage: ./docker-manager.sh <command>
   status           containers and the readiness of both services
   logs [service]   follow logs (mysql, migrate, products, sales)
   migrate          apply migrations in Docker (or locally: python -m common.cli migrate)
-  seed             load demo data in Docker
+  seed [options]   load demo data in Docker (python -m common.cli seed-demo --help)
 USAGE
 }
 
@@ -68,11 +70,21 @@ ensure_venv() {
 }
 
 cmd_dev() {
-  local reload=()
-  [ "${1:-}" = "--reload" ] && reload=(--reload)
+  local reload=() demo=false option
+  for option in "$@"; do
+    case "$option" in
+      --reload) reload=(--reload) ;;
+      --demo) demo=true ;;
+      *) die "dev: unknown option $option (use --reload, --demo)" ;;
+    esac
+  done
   ensure_venv dev
   say "migrating ${DATABASE_URL:-the SQLite database under var/}"
   "$VENV/bin/python" -m common.cli migrate
+  if [ "$demo" = true ]; then
+    say "seeding demo data (skipped when the catalog is not empty)"
+    "$VENV/bin/python" -m common.cli seed-demo --if-empty
+  fi
   local pids=()
   stop_all() {
     trap - INT TERM EXIT

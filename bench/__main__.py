@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from bench import catalog, import_products
+from bench import analytics, api, catalog, harness, import_products
 
-SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
+SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
+    "product-read": api.product_read,
+    "product-list": api.product_list,
+    "record-sale": api.record_sale,
+    "analytics": analytics.run,
+    "memory": api.memory,
     "catalog": catalog.run,
     "import": import_products.run,
 }
@@ -18,14 +24,15 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
-    catalog.add_arguments(parser)
-    import_products.add_arguments(parser)
+    harness.add_arguments(parser)
+    for module in (api, analytics, catalog, import_products):
+        module.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     for name in args.scenarios or list(SCENARIOS):
-        print(f"== {name}")
+        print(f"== {name}", flush=True)
         asyncio.run(SCENARIOS[name](args))
     return 0
 

@@ -3,15 +3,14 @@ to a plain batched INSERT of the same rows through the driver, in one run.
 
 For each file size (20,000 and 100,000 rows by default) it recreates the database
 `bench_import`, starts the products service with uvicorn on MariaDB/MySQL, uploads the file as
-an admin and reads the service process's peak RSS (VmHWM) from /proc: a flat peak across sizes
-shows memory does not follow the file. Then it recreates the database and inserts the same
-products with multi-row INSERTs of 500 rows through aiomysql (no validation, no ledger).
+an admin and samples the service process's RSS: a flat peak across sizes shows memory does not
+follow the file. Then it recreates the database and inserts the same products with multi-row
+INSERTs of 500 rows through aiomysql (no validation, no ledger).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import os
 import tempfile
@@ -21,18 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from alembic import command
-from sqlalchemy.engine import make_url
 
-from bench.catalog import _connect, _free_port, start_service, wait_ready
-from common.cli import alembic_config, create_admin
-from common.config import Settings
+from bench import harness
 
 DATABASE = "bench_import"
 CATEGORIES = 50
 BATCH = 500
-ADMIN_EMAIL = "bench-admin@example.test"
-ADMIN_PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway local benchmark account)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,28 +54,6 @@ def write_csv(path: Path, rows: int) -> None:
             )  # fmt: skip
 
 
-async def recreate(server_url: str) -> str:
-    connection = await _connect(server_url, None)
-    async with connection.cursor() as cursor:
-        await cursor.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-        await cursor.execute(
-            f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
-    connection.close()
-    url = make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
-    config = alembic_config(url)
-    config.attributes["configure_logger"] = False
-    await asyncio.to_thread(command.upgrade, config, "head")
-    return url
-
-
-def _kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/{pid}/status")
-
-
 @dataclass
 class ImportRun:
     rows: int
@@ -93,45 +64,31 @@ class ImportRun:
 
 
 async def import_through_service(server_url: str, path: Path, rows: int) -> ImportRun:
-    url = await recreate(server_url)
-    await create_admin(
-        Settings(_env_file=None, database_url=url),  # type: ignore[call-arg]
-        email=ADMIN_EMAIL,
-        password=ADMIN_PASSWORD,
-    )
-    port = _free_port()
-    service = start_service(url, port)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_ready(base_url)
-        async with httpx.AsyncClient(base_url=base_url, timeout=3600) as client:
-            token = (
-                await client.post(
-                    "/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-                )
-            ).json()["access_token"]
-            idle = _kib(service.pid, "VmRSS")
-            started = time.perf_counter()
-            with path.open("rb") as file:
-                response = await client.post(
-                    "/api/v1/products/import",
-                    params={"create_categories": "true"},
-                    files={"file": (path.name, file, "text/csv")},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-            seconds = time.perf_counter() - started
-            peak = _kib(service.pid, "VmHWM")
-        response.raise_for_status()
-        return ImportRun(rows, seconds, idle / 1024, peak / 1024, response.json())
-    finally:
-        service.terminate()
-        service.wait(timeout=30)
+    url = await harness.recreate_database(server_url, DATABASE)
+    headers = await harness.admin_headers(url)
+    async with (
+        harness.running("products", "products_microservice.main:app", url) as service,
+        httpx.AsyncClient(base_url=service.base_url, timeout=3600, headers=headers) as client,
+    ):
+        service.sample()
+        idle = service.peak_rss_mib
+        started = time.perf_counter()
+        with path.open("rb") as file:
+            response = await client.post(
+                "/api/v1/products/import",
+                params={"create_categories": "true"},
+                files={"file": (path.name, file, "text/csv")},
+            )
+        seconds = time.perf_counter() - started
+        service.sample()
+    response.raise_for_status()
+    return ImportRun(rows, seconds, idle, service.peak_rss_mib, response.json())
 
 
 async def plain_insert(server_url: str, path: Path) -> tuple[int, float]:
     """The same products as multi-row INSERTs of 500 through the driver: the floor."""
-    await recreate(server_url)
-    connection = await _connect(server_url, DATABASE)
+    await harness.recreate_database(server_url, DATABASE)
+    connection = await harness.connect(server_url, DATABASE)
     now = datetime.now(UTC).replace(tzinfo=None)
     async with connection.cursor() as cursor:
         await cursor.executemany(

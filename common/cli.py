@@ -29,11 +29,20 @@ from common.catalog_import import (
 )
 from common.config import Settings, get_settings
 from common.db import Database, run_in_transaction
+from common.demo import (
+    DEMO_CUSTOMER_PASSWORD,
+    CatalogNotEmpty,
+    DemoOptions,
+    DemoSummary,
+    InvalidDemoOptions,
+    seed_demo,
+    skipped_parts,
+)
 from common.errors import AppError
 from common.inventory import LedgerProblem, reconcile
 from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
-from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hash_password
 from common.sweeper import SweepResult, sweep
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -223,6 +232,61 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+async def seed_demo_data(
+    settings: Settings, options: DemoOptions, *, progress: bool = False
+) -> DemoSummary:
+    """Seed the demo store into the database of `settings`, in one transaction."""
+    password_hash = await hash_password(DEMO_CUSTOMER_PASSWORD, settings)
+    async with _open_database(settings) as database:
+        return await run_in_transaction(
+            database.session_factory,
+            lambda session: seed_demo(
+                session,
+                options,
+                timezone=settings.timezone,
+                password_hash=password_hash,
+                progress=progress,
+            ),
+            # Rerunning a bulk load after a deadlock would only repeat it; there is no
+            # concurrent writer to lose to in an empty catalog.
+            attempts=1,
+        )
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    try:
+        options = DemoOptions(
+            products=args.products,
+            days=args.days,
+            sales=args.sales,
+            customers=args.customers,
+            seed=args.seed,
+            end=args.end,
+        )
+        summary = asyncio.run(
+            seed_demo_data(get_settings(), options, progress=not args.quiet and sys.stderr.isatty())
+        )
+    except CatalogNotEmpty as refusal:
+        if args.if_empty:
+            print(f"demo data skipped: {refusal}")
+            return 0
+        print(f"error: {refusal}", file=sys.stderr)
+        return 1
+    except InvalidDemoOptions as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"demo store {summary.start} to {summary.end}: {summary.categories} categories, "
+        f"{summary.products} products, {summary.sales} sales and {summary.refunds} refunds "
+        f"(net revenue {summary.revenue - summary.refunded}), {summary.movements} stock "
+        f"movements, {summary.customers} customers with {summary.wallet_entries} wallet "
+        f"entries (password {DEMO_CUSTOMER_PASSWORD!r})"
+    )
+    for part, reason in summary.skipped.items():
+        print(f"not generated: {part} ({reason})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m common.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -281,6 +345,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, help="rows per transaction (default: SWEEP_BATCH_SIZE)"
     )
     sweep_command.set_defaults(handler=_sweep)
+    defaults = DemoOptions()
+    not_generated = ", ".join(f"{part} ({why})" for part, why in skipped_parts().items())
+    demo = commands.add_parser(
+        "seed-demo",
+        help="fill an empty database with a demo store: a year of sales, stock and customers",
+        description=(
+            "Fill an empty database with a demo store: categories, products with prices and "
+            "costs, their stock ledger (initial stock, restocks, sales, returns), a year of "
+            "sales with weekly and seasonal patterns ending yesterday, refunds, and customers "
+            "with wallets (all sharing the password "
+            f"{DEMO_CUSTOMER_PASSWORD!r}). Deterministic for a seed and end date. Refuses a "
+            "database that already has categories, products or sales: demo rows mixed into "
+            f"a real store would corrupt its reports. Not generated: {not_generated}."
+        ),
+    )
+    demo.add_argument("--products", type=int, default=defaults.products)
+    demo.add_argument("--days", type=int, default=defaults.days, help="days of history")
+    demo.add_argument("--sales", type=int, default=defaults.sales)
+    demo.add_argument("--customers", type=int, default=defaults.customers)
+    demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    demo.add_argument(
+        "--end", type=date.fromisoformat, help="last day of history (default: yesterday)"
+    )
+    demo.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="exit 0 without seeding when the catalog is not empty (for scripts)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(handler=_seed_demo)
     return parser
 
 

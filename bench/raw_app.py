@@ -1,0 +1,113 @@
+"""The baseline: a minimal Starlette app doing each benchmarked request's SQL with the raw
+aiomysql driver (no ORM, no validation, no auth, no middleware), the floor of what Python can
+do here. Served by the same uvicorn settings as the services (`bench.harness.running`), on
+the database named by `DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiomysql
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+PRODUCT_COLUMNS = (
+    "p.id, p.sku, p.name, p.description, p.category_id, c.name AS category_name, "
+    "CAST(p.price AS CHAR) AS price, p.status, p.stock_on_hand, p.low_stock_threshold, "
+    "DATE_FORMAT(p.created_at, '%%Y-%%m-%%dT%%H:%%i:%%s') AS created_at, "
+    "DATE_FORMAT(p.updated_at, '%%Y-%%m-%%dT%%H:%%i:%%s') AS updated_at"
+)
+# Built from constants only; every value travels as a driver parameter.
+PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM product p JOIN category c ON c.id = p.category_id"  # noqa: S608
+SELL = "UPDATE product SET stock_on_hand = stock_on_hand - %s WHERE id = %s AND stock_on_hand >= %s"
+RECORD_SALE = (
+    "INSERT INTO sale (kind, product_id, category_id, quantity, unit_price, unit_cost, revenue, "
+    "cost, sold_at, business_date, created_at) "
+    "SELECT 'sale', id, category_id, %s, price, COALESCE(cost_price, 0), price * %s, "
+    "COALESCE(cost_price, 0) * %s, UTC_TIMESTAMP(6), UTC_DATE(), UTC_TIMESTAMP(6) "
+    "FROM product WHERE id = %s"
+)
+
+pool: Any = None
+
+
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    global pool
+    url = make_url(os.environ["DATABASE_URL"])
+    pool = await aiomysql.create_pool(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username or "root",
+        password=url.password or "",
+        db=url.database,
+        charset="utf8mb4",
+        minsize=1,
+        maxsize=int(os.environ.get("DB_POOL_SIZE", "20")),
+        autocommit=False,
+    )
+    try:
+        yield
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+async def ready(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def get_product(request: Request) -> Response:
+    async with pool.acquire() as connection, connection.cursor(aiomysql.DictCursor) as cursor:
+        await cursor.execute(f"{PRODUCTS} WHERE p.id = %s", (int(request.path_params["id"]),))
+        row = await cursor.fetchone()
+        await connection.commit()
+    if row is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return JSONResponse(row)
+
+
+async def list_products(request: Request) -> Response:
+    limit = int(request.query_params.get("limit", 50))
+    offset = int(request.query_params.get("offset", 0))
+    async with pool.acquire() as connection, connection.cursor(aiomysql.DictCursor) as cursor:
+        await cursor.execute("SELECT COUNT(*) AS total FROM product WHERE status = 'active'")
+        total = (await cursor.fetchone())["total"]
+        await cursor.execute(
+            f"{PRODUCTS} WHERE p.status = 'active' ORDER BY p.name, p.id LIMIT %s OFFSET %s",
+            (limit, offset),
+        )
+        items = await cursor.fetchall()
+        await connection.commit()
+    return JSONResponse({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+async def record_sale(request: Request) -> Response:
+    body = await request.json()
+    product_id, quantity = int(body["product_id"]), int(body["quantity"])
+    async with pool.acquire() as connection, connection.cursor() as cursor:
+        if await cursor.execute(SELL, (quantity, product_id, quantity)) != 1:
+            await connection.rollback()
+            return JSONResponse({"code": "insufficient_stock"}, status_code=409)
+        await cursor.execute(RECORD_SALE, (quantity, quantity, quantity, product_id))
+        sale_id = cursor.lastrowid
+        await connection.commit()
+    return JSONResponse({"id": sale_id, "product_id": product_id}, status_code=201)
+
+
+app = Starlette(
+    routes=[
+        Route("/ready", ready),
+        Route("/products", list_products),
+        Route("/products/{id:int}", get_product),
+        Route("/sales", record_sale, methods=["POST"]),
+    ],
+    lifespan=lifespan,
+)
