@@ -16,8 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db.dialect import upsert
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
-from common.inventory import ProductNotFound, record_movement
-from common.models.catalog import Product
+from common.inventory import (
+    LockedStock,
+    ProductNotFound,
+    lock_stock,
+    record_movement,
+    refuse_if_short,
+)
 from common.models.inventory import MovementKind
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
@@ -51,10 +56,8 @@ def business_date(moment: datetime, timezone: ZoneInfo) -> date:
     return moment.astimezone(timezone).date()
 
 
-async def _lock_product(session: AsyncSession, product_id: int) -> Product:
-    product = await session.scalar(
-        select(Product).where(Product.id == product_id).with_for_update()
-    )
+async def _lock_product(session: AsyncSession, product_id: int) -> LockedStock:
+    product = (await lock_stock(session, [product_id])).get(product_id)
     if product is None:
         raise ProductNotFound(f"No product with id {product_id}.")
     return product
@@ -139,7 +142,7 @@ async def _book(
     session: AsyncSession,
     *,
     kind: SaleKind,
-    product: Product,
+    product: LockedStock,
     quantity: int,
     unit_price: Decimal,
     unit_cost: Decimal,
@@ -159,17 +162,10 @@ async def _book(
             f"{quantity} x {unit_price} exceeds the largest amount a sale can hold ({MAX_AMOUNT})"
         )
     sign = 1 if kind is SaleKind.sale else -1
-    # Stock first: a refusal (insufficient stock) happens before anything is written.
-    movement = await record_movement(
-        session,
-        product_id=product.id,
-        kind=MovementKind.SALE if kind is SaleKind.sale else MovementKind.RETURN,
-        delta=-sign * quantity,
-        actor=actor,
-    )
+    refuse_if_short(product, -sign * quantity)
     sale = Sale(
         kind=kind,
-        product_id=product.id,
+        product_id=product.product_id,
         category_id=category_id,
         order_id=order_id,
         refund_of_id=refund_of_id,
@@ -184,9 +180,16 @@ async def _book(
     )
     session.add(sale)
     await session.flush()
-    # The ledger says why stock moved: this sale (and its order, when there is one).
-    movement.reference = f"{kind.value}:{sale.id}" + (
-        f" order:{order_id}" if order_id is not None else ""
+    # The ledger says why stock moved: this sale (and its order, when there is one). The
+    # product's lock is already held (`product`), so the movement needs no reads of its own.
+    await record_movement(
+        session,
+        product_id=product.product_id,
+        kind=MovementKind.SALE if kind is SaleKind.sale else MovementKind.RETURN,
+        delta=-sign * quantity,
+        reference=f"{kind.value}:{sale.id}" + (f" order:{order_id}" if order_id else ""),
+        actor=actor,
+        locked=product,
     )
     await _add_to_rollup(session, sale)
     return sale
