@@ -388,13 +388,14 @@ async def set_levels(
     if result.rowcount != len(changes):
         raise StaleStock("Stock changed while the levels were being set; retry.")
     now = utcnow()
+    kind_value = kind.value
     # Core, not the ORM's bulk INSERT: plain rows, nothing to track in the session.
     await session.execute(
         insert(_MOVEMENT_TABLE),
         [
             {
                 "product_id": pid,
-                "kind": kind.value,
+                "kind": kind_value,
                 "delta": level - current[pid],
                 "quantity_after": level,
                 "reference": reference,
