@@ -40,6 +40,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    Update,
     bindparam,
     case,
     func,
@@ -68,6 +69,8 @@ LevelInterval = Literal["day", "week", "month"]
 LEVEL_INTERVALS: tuple[LevelInterval, ...] = ("day", "week", "month")
 # A chart of more points than this is a request mistake, not a chart.
 MAX_LEVEL_POINTS = 1000
+# The table itself, for Core bulk INSERTs (the ORM's bulk path costs per row).
+_MOVEMENT_TABLE = cast(Table, InventoryMovement.__table__)
 
 
 class StockStatus(StrEnum):
@@ -429,6 +432,30 @@ async def set_stock(
     )
 
 
+@lru_cache(maxsize=32)
+def _set_levels_statement(count: int) -> Update:
+    """`set_levels`'s guarded UPDATE of `count` products, built once per size: for an
+    import's batches, building the two CASEs of a few hundred values each took longer than
+    the database took to run the statement.
+
+    Sets `id_N` to `level_N` where its level is still `current_N`."""
+    ids = [bindparam(f"id_{index}", type_=Integer()) for index in range(count)]
+    current = case(
+        *((ids[index], bindparam(f"current_{index}", type_=Integer())) for index in range(count)),
+        value=Product.id,
+    )
+    level = case(
+        *((ids[index], bindparam(f"level_{index}", type_=Integer())) for index in range(count)),
+        value=Product.id,
+    )
+    return (
+        update(Product)
+        .where(Product.id.in_(ids), Product.stock_on_hand == current)
+        .values(stock_on_hand=level)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def set_levels(
     session: AsyncSession,
     levels: Mapping[int, int],
@@ -479,25 +506,25 @@ async def set_levels(
         .tuples()
         .all()
     )
-    guarded = (
-        update(Product)
-        .where(
-            Product.id.in_(list(changes)),
-            Product.stock_on_hand == case({pid: current[pid] for pid in changes}, value=Product.id),
-        )
-        .values(stock_on_hand=case(changes, value=Product.id))
-        .execution_options(synchronize_session=False)
+    params: dict[str, Any] = {}
+    for index, (pid, level) in enumerate(changes.items()):
+        params[f"id_{index}"] = pid
+        params[f"current_{index}"] = current[pid]
+        params[f"level_{index}"] = level
+    result = cast(
+        CursorResult[Any], await session.execute(_set_levels_statement(len(changes)), params)
     )
-    result = cast(CursorResult[Any], await session.execute(guarded))
     if result.rowcount != len(changes):
         raise StaleStock("Stock changed while the levels were being set; retry.")
     now = utcnow()
+    kind_value = kind.value
+    # Core, not the ORM's bulk INSERT: plain rows, nothing to track in the session.
     await session.execute(
-        insert(InventoryMovement),
+        insert(_MOVEMENT_TABLE),
         [
             {
                 "product_id": pid,
-                "kind": kind.value,
+                "kind": kind_value,
                 "delta": level - current[pid],
                 "quantity_after": level,
                 "reference": reference,

@@ -23,6 +23,7 @@ from common.inventory import (
     reconcile,
     record_movement,
     record_movements,
+    set_levels,
     set_stock,
     stock_status_expression,
     stock_status_of,
@@ -132,6 +133,35 @@ async def test_set_stock_records_the_difference(session: AsyncSession) -> None:
     await record_movement(session, product_id=product_id, kind=MovementKind.RESTOCK, delta=4)
     movement = await set_stock(session, product_id=product_id, set_to=1, expected_on_hand=4)
     assert (movement.delta, movement.quantity_after, movement.kind) == (-3, 1, "adjustment")
+
+
+async def test_set_levels_moves_each_product_by_its_difference(session: AsyncSession) -> None:
+    ids = [await make_product(session, sku=f"LEVEL-{n}") for n in range(4)]
+    await record_movement(session, product_id=ids[0], kind=MovementKind.RESTOCK, delta=4)
+    await record_movement(session, product_id=ids[1], kind=MovementKind.RESTOCK, delta=7)
+    written = await set_levels(
+        session, {ids[0]: 1, ids[1]: 7, ids[2]: 5, ids[3]: 0}, kind=MovementKind.IMPORT
+    )
+    assert written == 2  # ids[1] and ids[3] are already at their level
+    assert [await on_hand(session, product_id) for product_id in ids] == [1, 7, 5, 0]
+    # A second call of another size sets levels with a statement of another shape.
+    assert await set_levels(session, {ids[2]: 6}, kind=MovementKind.IMPORT) == 1
+    movements = (
+        await session.execute(
+            select(InventoryMovement.product_id, InventoryMovement.delta)
+            .where(InventoryMovement.kind == "import")
+            .order_by(InventoryMovement.id)
+        )
+    ).all()
+    assert [tuple(row) for row in movements] == [(ids[0], -3), (ids[2], 5), (ids[2], 1)]
+    assert await reconcile(session) == []
+
+
+async def test_set_levels_refuses_an_unknown_product(session: AsyncSession) -> None:
+    product_id = await make_product(session)
+    with pytest.raises(ProductNotFound):
+        await set_levels(session, {product_id: 3, product_id + 1000: 1}, kind=MovementKind.IMPORT)
+    assert await on_hand(session, product_id) == 0
 
 
 async def test_backdating_before_the_last_movement_is_refused(

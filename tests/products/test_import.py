@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.catalog_import import ImportOptions, import_products
 from common.config import Settings
 from common.db import Database
 from common.inventory import reconcile
@@ -235,6 +236,39 @@ async def test_a_repeated_sku_is_created_then_updated_in_file_order(
     report = (await upload(products_client, content, create_categories=True)).json()
     assert (report["created"], report["updated"], report["stock_movements"]) == (1, 1, 2)
     assert await catalog(session) == {"TEA-1": ("Second", Decimal("2.00"), 5)}
+
+
+async def test_batches_apply_in_file_order(session: AsyncSession) -> None:
+    """Batches of two rows: a SKU repeated across batches, an update of a product an earlier
+    batch created, and stock set through the ledger in every batch."""
+    content = csv_bytes(
+        [
+            HEADER,
+            ["TEA-1", "Green tea", "Tea", "4.50", "", "10"],
+            ["TEA-2", "Black tea", "Tea", "3.00", "", ""],
+            ["TEA-3", "White tea", "Tea", "7.25", "", "4"],
+            ["TEA-1", "Green tea", "Tea", "4.50", "", "6"],  # stock only
+            ["TEA-2", "Black tea", "Tea", "3.50", "", ""],  # price only
+            ["TEA-3", "White tea", "Tea", "7.25", "", "4"],  # unchanged
+            ["TEA-4", "Oolong", "Tea", "5.00", "", "0"],
+        ]
+    )
+    result = await import_products(
+        session,
+        io.BytesIO(content),
+        filename="catalog.csv",
+        options=ImportOptions(create_categories=True, batch_size=2),
+    )
+    counts = result.report.model_dump(include={"created", "updated", "unchanged", "failed"})
+    assert counts == {"created": 4, "updated": 2, "unchanged": 1, "failed": 0}
+    assert result.report.stock_movements == 3
+    assert await catalog(session) == {
+        "TEA-1": ("Green tea", Decimal("4.50"), 6),
+        "TEA-2": ("Black tea", Decimal("3.50"), 0),
+        "TEA-3": ("White tea", Decimal("7.25"), 4),
+        "TEA-4": ("Oolong", Decimal("5.00"), 0),
+    }
+    assert await reconcile(session) == []
 
 
 async def test_xlsx_import_with_numeric_cells(
