@@ -477,35 +477,28 @@ async def set_levels(
     if not levels:
         return 0
     ids = sorted(levels)
-    current = {
-        row.id: int(row.stock_on_hand)
-        for row in (
-            await session.execute(
-                select(Product.id, Product.stock_on_hand)
-                .where(Product.id.in_(ids))
-                .order_by(Product.id)
-                .with_for_update()
-            )
-        ).all()
-    }
-    if missing := [product_id for product_id in ids if product_id not in current]:
+    locked = await lock_stock(session, ids)
+    if missing := [product_id for product_id in ids if product_id not in locked]:
         raise ProductNotFound(f"No product with id {missing[0]}.")
+    current = {pid: locked[pid].on_hand for pid in ids}
     changes = {pid: levels[pid] for pid in ids if levels[pid] != current[pid]}
     if not changes:
         return 0
     if any(not 0 <= level <= MAX_STOCK for level in changes.values()):
         raise StockLimitExceeded(f"A level must be between 0 and {MAX_STOCK} units.")
-    last_movement = dict(
-        (
-            await session.execute(
-                select(InventoryMovement.product_id, func.max(InventoryMovement.created_at))
-                .where(InventoryMovement.product_id.in_(list(changes)))
-                .group_by(InventoryMovement.product_id)
+    for pid, level in changes.items():
+        # Units held by reservations (pending orders) stay: a count may not go below them.
+        # The lock read is current, and no hold can appear while we hold the row locks.
+        if level < current[pid] and level < locked[pid].reserved:
+            raise InsufficientStock(
+                f"Product {pid} cannot be set to {level}: {locked[pid].reserved} units are "
+                "reserved; release or let those reservations expire first.",
+                product_id=pid,
+                requested_level=level,
+                reserved=locked[pid].reserved,
+                on_hand=current[pid],
             )
-        )
-        .tuples()
-        .all()
-    )
+    last_movement = {pid: locked[pid].last_movement_at for pid in changes}
     params: dict[str, Any] = {}
     for index, (pid, level) in enumerate(changes.items()):
         params[f"id_{index}"] = pid

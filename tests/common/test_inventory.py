@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db.types import utcnow
 from common.inventory import (
     BackdatedMovement,
     InsufficientStock,
@@ -29,6 +30,7 @@ from common.inventory import (
     stock_status_of,
 )
 from common.models import Category, InventoryMovement, MovementKind, Product
+from common.reservations import Hold, reserve_stock
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -357,3 +359,21 @@ async def test_stock_status_rule_is_the_same_in_sql_and_python(
         select(stock_status_expression(literal(available), literal(threshold)))
     )
     assert (in_sql, stock_status_of(available, threshold)) == (status.value, status)
+
+
+async def test_set_levels_never_counts_below_what_reservations_hold(
+    session: AsyncSession,
+) -> None:
+    product_id = await make_product(session)
+    await record_movement(session, product_id=product_id, kind=MovementKind.RESTOCK, delta=10)
+    await reserve_stock(
+        session, [Hold(product_id=product_id, quantity=6)], expires_at=utcnow() + timedelta(hours=1)
+    )
+    with pytest.raises(InsufficientStock) as refused:
+        await set_levels(session, {product_id: 5}, kind=MovementKind.IMPORT)
+    assert (refused.value.extra["reserved"], refused.value.extra["on_hand"]) == (6, 10)
+    assert await on_hand(session, product_id) == 10
+    # Down to exactly what is held is fine, and so is any level above it.
+    assert await set_levels(session, {product_id: 6}, kind=MovementKind.IMPORT) == 1
+    assert await on_hand(session, product_id) == 6
+    assert await reconcile(session) == []
