@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -107,6 +108,22 @@ async def drop_mysql_database(server_url: str, name: str) -> None:
             await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     finally:
         await engine.dispose()
+
+
+async def run_cli(database_url: str, *arguments: str) -> tuple[int, str, str]:
+    """`python -m common.cli ...` as an operator runs it: a real process, configured only by
+    its environment. Returns (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "common.cli",
+        *arguments,
+        env={**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def migrate(url: str, revision: str = "head") -> None:

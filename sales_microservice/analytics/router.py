@@ -15,9 +15,11 @@ from sales_microservice.analytics import service
 from sales_microservice.analytics.periods import Compare, DateRange
 from sales_microservice.analytics.schemas import (
     CategoryReport,
+    CategoryRevenue,
     Metrics,
     MetricsChange,
     ProductReport,
+    ProductRevenue,
     ProductSort,
     RevenueReport,
     SortOrder,
@@ -79,6 +81,17 @@ def _flat_change(change: MetricsChange | None) -> dict[str, Decimal | None]:
     return flat
 
 
+def _ranked_row(item: CategoryRevenue | ProductRevenue, **identity: Any) -> dict[str, Any]:
+    """A CSV row of a ranked report: who, the metrics, the share, then the comparison."""
+    return {
+        **identity,
+        **_flat(item),
+        "share": item.share,
+        **_flat(item.comparison, "previous_"),
+        **_flat_change(item.change),
+    }
+
+
 @router.get("/revenue", response_model=RevenueReport, responses=RESPONSES)
 async def revenue(
     request: Request,
@@ -112,14 +125,7 @@ async def revenue_by_category(
     if not wants_csv(request):
         return result
     rows = [
-        {
-            "category_id": item.category_id,
-            "category_name": item.category_name,
-            **_flat(item),
-            "share": item.share,
-            **_flat(item.comparison, "previous_"),
-            **_flat_change(item.change),
-        }
+        _ranked_row(item, category_id=item.category_id, category_name=item.category_name)
         for item in result.items
     ]
     return csv_response(rows, filename=f"revenue-by-category-{report.period.start}.csv")
@@ -140,16 +146,13 @@ async def revenue_by_product(
     if not wants_csv(request):
         return result
     rows = [
-        {
-            "product_id": item.product_id,
-            "sku": item.sku,
-            "name": item.name,
-            "category_id": item.category_id,
-            **_flat(item),
-            "share": item.share,
-            **_flat(item.comparison, "previous_"),
-            **_flat_change(item.change),
-        }
+        _ranked_row(
+            item,
+            product_id=item.product_id,
+            sku=item.sku,
+            name=item.name,
+            category_id=item.category_id,
+        )
         for item in result.items
     ]
     return csv_response(rows, filename=f"revenue-by-product-{report.period.start}.csv")

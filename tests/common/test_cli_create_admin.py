@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 import pytest
 from sqlalchemy import select
 
@@ -14,7 +10,7 @@ from common.config import Settings
 from common.db import Database
 from common.models.identity import UserAccount
 from common.security import verify_password
-from tests.conftest import Backend
+from tests.conftest import Backend, run_cli
 from tests.factories import make_account
 
 
@@ -62,23 +58,11 @@ def test_create_admin_refuses_bad_input(
 async def test_create_admin_command_uses_the_configured_database(
     committed_database: Database, backend: Backend
 ) -> None:
-    environment = {**os.environ, "DATABASE_URL": backend.url, "APP_ENV": "test"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "common.cli",
-        "create-admin",
-        "--email",
-        "Ops@Example.test",
-        "--password",
-        "long enough 3",
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await run_cli(
+        backend.url, "create-admin", "--email", "Ops@Example.test", "--password", "long enough 3"
     )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    assert out.decode().strip() == "created admin ops@example.test"
+    assert code == 0, err
+    assert out.strip() == "created admin ops@example.test"
     account = await account_by_email(committed_database, "ops@example.test")
     assert account is not None
     assert account.role == "admin"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +16,7 @@ from common.models.sales import Sale, SalesDaily
 from common.sales import rebuild_rollups, record_refund, record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
-from tests.conftest import Backend
+from tests.conftest import Backend, run_cli
 from tests.sales.conftest import Catalog
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -152,21 +149,9 @@ async def test_rebuild_rollups_command_uses_the_configured_database(
         )
         await session.execute(delete(SalesDaily))
         await session.commit()
-    environment = {**os.environ, "DATABASE_URL": backend.url, "APP_ENV": "test"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "common.cli",
-        "rebuild-rollups",
-        "--from",
-        "2025-01-01",
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    assert out.decode().strip() == "sales_daily rebuilt: 1 rows"
+    code, out, err = await run_cli(backend.url, "rebuild-rollups", "--from", "2025-01-01")
+    assert code == 0, err
+    assert out.strip() == "sales_daily rebuilt: 1 rows"
     async with committed_database.session_factory() as session:
         assert await rollup_totals(session) == await raw_totals(session)
         assert len(await raw_totals(session)) == 1
