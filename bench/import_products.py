@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -86,7 +87,11 @@ async def import_through_service(server_url: str, path: Path, rows: int) -> Impo
 
 
 async def plain_insert(server_url: str, path: Path) -> tuple[int, float]:
-    """The same products as multi-row INSERTs of 500 through the driver: the floor."""
+    """The same rows as multi-row INSERTs of 500 through the driver: the floor.
+
+    "The same rows" are what the import writes: each product with its stock level, and the
+    `import` ledger movement that explains that level (read back by SKU to know the product
+    ids, as any writer of the ledger must). No validation, no locks, no guards."""
     await harness.recreate_database(server_url, DATABASE)
     connection = await harness.connect(server_url, DATABASE)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -106,27 +111,42 @@ async def plain_insert(server_url: str, path: Path) -> tuple[int, float]:
             reader = csv.reader(file)
             next(reader)
             batch: list[tuple[object, ...]] = []
-            for sku, name, description, category, price, cost, threshold, _stock in reader:
+            for sku, name, description, category, price, cost, threshold, stock in reader:
                 category_id = int(category.rsplit(" ", 1)[1]) + 1
                 batch.append(
-                    (sku, name, description, category_id, price, cost, threshold, now, now)
-                )
+                    (sku, name, description, category_id, price, cost, threshold, int(stock),
+                     now, now)
+                )  # fmt: skip
                 if len(batch) == BATCH:
-                    count += await _insert(cursor, batch)
+                    count += await _insert(cursor, batch, now)
             if batch:
-                count += await _insert(cursor, batch)
+                count += await _insert(cursor, batch, now)
         await connection.commit()
         seconds = time.perf_counter() - started
     connection.close()
     return count, seconds
 
 
-async def _insert(cursor: object, batch: list[tuple[object, ...]]) -> int:
+async def _insert(cursor: Any, batch: list[tuple[object, ...]], now: datetime) -> int:
     # aiomysql rewrites an executemany INSERT ... VALUES into one multi-row statement.
-    await cursor.executemany(  # type: ignore[attr-defined]
+    await cursor.executemany(
         "INSERT INTO product (sku, name, description, category_id, price, cost_price, "
-        "low_stock_threshold, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "low_stock_threshold, stock_on_hand, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         batch,
+    )
+    stock = {row[0]: row[7] for row in batch}
+    placeholders = ", ".join(["%s"] * len(stock))  # only placeholders: the SKUs are parameters
+    await cursor.execute(f"SELECT id, sku FROM product WHERE sku IN ({placeholders})", list(stock))  # noqa: S608
+    # Only placeholders in VALUES: the driver rewrites it into one multi-row INSERT.
+    await cursor.executemany(
+        "INSERT INTO inventory_movement (product_id, kind, delta, quantity_after, reference, "
+        "created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+        [
+            (product_id, "import", stock[sku], stock[sku], "import", now)
+            for product_id, sku in await cursor.fetchall()
+            if stock[sku]
+        ],
     )
     size = len(batch)
     batch.clear()
