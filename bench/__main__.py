@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, catalog, harness, import_products
+from bench import analytics, api, catalog, harness, import_products, orders
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
     "product-list": api.product_list,
     "record-sale": api.record_sale,
+    "order": orders.run,
     "analytics": analytics.run,
     "memory": api.memory,
     "catalog": catalog.run,

@@ -35,6 +35,44 @@ RECORD_SALE = (
     "FROM product WHERE id = %s"
 )
 
+# Order create+pay in one transaction, the core of what the sales service does across its
+# two requests: stock and money guarded in SQL, then the rows that record it.
+CHARGE = (
+    "UPDATE user_account SET wallet_balance = wallet_balance - %s "
+    "WHERE id = %s AND is_active AND wallet_balance >= %s"
+)
+RESERVE = (
+    "INSERT INTO stock_reservation (status, reference, actor, expires_at, created_at, "
+    "updated_at) VALUES ('confirmed', NULL, 'raw', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), "
+    "UTC_TIMESTAMP(6))"
+)
+PLACE_ORDER = (
+    "INSERT INTO customer_order (customer_id, status, total, shipping_address, reservation_id, "
+    "expires_at, created_at, paid_at, updated_at) VALUES (%s, 'paid', %s, %s, %s, "
+    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))"
+)
+ORDER_LINE = (
+    "INSERT INTO order_item (order_id, product_id, quantity, unit_price, line_total) "
+    "VALUES (%s, %s, %s, %s, %s)"
+)
+MOVEMENT = (
+    "INSERT INTO inventory_movement (product_id, kind, delta, quantity_after, reference, "
+    "actor, created_at) SELECT id, 'sale', -%s, stock_on_hand, %s, 'raw', UTC_TIMESTAMP(6) "
+    "FROM product WHERE id = %s"
+)
+ORDER_SALE = (
+    "INSERT INTO sale (kind, product_id, category_id, order_id, quantity, unit_price, "
+    "unit_cost, revenue, cost, sold_at, business_date, created_at) "
+    "SELECT 'sale', id, category_id, %s, %s, %s, COALESCE(cost_price, 0), %s, "
+    "COALESCE(cost_price, 0) * %s, UTC_TIMESTAMP(6), UTC_DATE(), UTC_TIMESTAMP(6) "
+    "FROM product WHERE id = %s"
+)
+PAYMENT = (
+    "INSERT INTO wallet_entry (user_id, kind, amount, balance_after, reference, actor_id, "
+    "created_at) SELECT id, 'payment', -%s, wallet_balance, %s, id, UTC_TIMESTAMP(6) "
+    "FROM user_account WHERE id = %s"
+)
+
 pool: Any = None
 
 
@@ -102,12 +140,42 @@ async def record_sale(request: Request) -> Response:
     return JSONResponse({"id": sale_id, "product_id": product_id}, status_code=201)
 
 
+async def order_and_pay(request: Request) -> Response:
+    body = await request.json()
+    customer_id, product_id = int(body["customer_id"]), int(body["product_id"])
+    quantity = int(body["quantity"])
+    async with pool.acquire() as connection, connection.cursor() as cursor:
+        # Product row first, then the wallet: the lock order of the service.
+        await cursor.execute("SELECT price FROM product WHERE id = %s FOR UPDATE", (product_id,))
+        (price,) = await cursor.fetchone()
+        total = price * quantity
+        if await cursor.execute(SELL, (quantity, product_id, quantity)) != 1:
+            await connection.rollback()
+            return JSONResponse({"code": "insufficient_stock"}, status_code=409)
+        if await cursor.execute(CHARGE, (total, customer_id, total)) != 1:
+            await connection.rollback()
+            return JSONResponse({"code": "insufficient_funds"}, status_code=409)
+        await cursor.execute(RESERVE)
+        await cursor.execute(
+            PLACE_ORDER, (customer_id, total, body["shipping_address"], cursor.lastrowid)
+        )
+        order_id = cursor.lastrowid
+        reference = f"order:{order_id}"
+        await cursor.execute(ORDER_LINE, (order_id, product_id, quantity, price, total))
+        await cursor.execute(MOVEMENT, (quantity, reference, product_id))
+        await cursor.execute(ORDER_SALE, (order_id, quantity, price, total, quantity, product_id))
+        await cursor.execute(PAYMENT, (total, reference, customer_id))
+        await connection.commit()
+    return JSONResponse({"id": order_id, "status": "paid", "total": str(total)}, status_code=200)
+
+
 app = Starlette(
     routes=[
         Route("/ready", ready),
         Route("/products", list_products),
         Route("/products/{id:int}", get_product),
         Route("/sales", record_sale, methods=["POST"]),
+        Route("/orders", order_and_pay, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
@@ -36,7 +37,6 @@ from common.demo import (
     DemoSummary,
     InvalidDemoOptions,
     seed_demo,
-    skipped_parts,
 )
 from common.errors import AppError
 from common.inventory import LedgerProblem, reconcile
@@ -260,6 +260,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
             days=args.days,
             sales=args.sales,
             customers=args.customers,
+            orders=args.orders,
             seed=args.seed,
             end=args.end,
         )
@@ -280,11 +281,15 @@ def _seed_demo(args: argparse.Namespace) -> int:
         f"{summary.products} products, {summary.sales} sales and {summary.refunds} refunds "
         f"(net revenue {summary.revenue - summary.refunded}), {summary.movements} stock "
         f"movements, {summary.customers} customers with {summary.wallet_entries} wallet "
-        f"entries (password {DEMO_CUSTOMER_PASSWORD!r})"
+        f"entries (password {DEMO_CUSTOMER_PASSWORD!r}), {summary.orders.total()} orders "
+        f"({_by_status(summary.orders)}), {summary.reviews.total()} reviews "
+        f"({_by_status(summary.reviews)})"
     )
-    for part, reason in summary.skipped.items():
-        print(f"not generated: {part} ({reason})")
     return 0
+
+
+def _by_status(counts: Counter[str]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "none"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,24 +351,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_command.set_defaults(handler=_sweep)
     defaults = DemoOptions()
-    not_generated = ", ".join(f"{part} ({why})" for part, why in skipped_parts().items())
     demo = commands.add_parser(
         "seed-demo",
-        help="fill an empty database with a demo store: a year of sales, stock and customers",
+        help="fill an empty database with a demo store: a year of sales, stock, customers, "
+        "orders and reviews",
         description=(
             "Fill an empty database with a demo store: categories, products with prices and "
             "costs, their stock ledger (initial stock, restocks, sales, returns), a year of "
-            "sales with weekly and seasonal patterns ending yesterday, refunds, and customers "
+            "sales with weekly and seasonal patterns ending yesterday, refunds, customers "
             "with wallets (all sharing the password "
-            f"{DEMO_CUSTOMER_PASSWORD!r}). Deterministic for a seed and end date. Refuses a "
+            f"{DEMO_CUSTOMER_PASSWORD!r}), their orders in every state (pending, paid, "
+            "shipped, delivered, cancelled, refunded, expired; paid ones with their wallet "
+            "payments and sales) and their reviews (pending, approved, rejected). "
+            "Deterministic for a seed and end date. Refuses a "
             "database that already has categories, products or sales: demo rows mixed into "
-            f"a real store would corrupt its reports. Not generated: {not_generated}."
+            "a real store would corrupt its reports."
         ),
     )
     demo.add_argument("--products", type=int, default=defaults.products)
     demo.add_argument("--days", type=int, default=defaults.days, help="days of history")
     demo.add_argument("--sales", type=int, default=defaults.sales)
     demo.add_argument("--customers", type=int, default=defaults.customers)
+    demo.add_argument(
+        "--orders", type=int, default=defaults.orders, help="customer orders, besides the sales"
+    )
     demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     demo.add_argument(
         "--end", type=date.fromisoformat, help="last day of history (default: yesterday)"

@@ -2,9 +2,17 @@
 
 `seed_demo` fills an empty catalog with categories and products (`common.demo_catalog`),
 their stock ledger (initial stock, restocks, one `sale` movement per sale, `return`s for
-refunds), a year of sales with weekly and seasonal patterns, refunds, and customers with
-wallets. Everything is derived from one `random.Random(seed)` and the end date, so the same
-options give the same rows.
+refunds), a year of sales with weekly and seasonal patterns, refunds, customers with wallets,
+their orders in every state and their reviews. Everything is derived from one
+`random.Random(seed)` and the end date, so the same options give the same rows.
+
+Orders follow the sales service's flow row for row: each holds a stock reservation; a paid
+order has its wallet `payment`, one sale per line (`order_id` set) and its reservation
+confirmed; a refunded one also has the wallet `refund` and a refund sale per line; cancelled
+and expired orders released or lost their hold and moved nothing. Shipped and delivered are
+paid orders that went on through fulfilment. Pending orders are placed in the last hour of
+history and hold their stock for `PENDING_HOLD`, so a freshly seeded store shows open orders.
+Reviews are written by customers about products delivered to them, and moderated (or not yet).
 
 Written for volume (1,000,000 sales in minutes): rows are generated in time order in Python,
 with explicit ids so each ledger's `quantity_after` chain and each refund's `refund_of_id` are
@@ -12,16 +20,17 @@ known before insertion, and sent as multi-row INSERTs in batches. Stock is track
 and written to `product.stock_on_hand` once at the end; both rollups are built once at the end
 with `rebuild_rollups`. The result is exactly what booking each sale through `common.sales`
 would have produced: `reconcile`, `reconcile_wallets` and a rollup rebuild all agree with it.
-
-Orders and reviews are not generated: this schema has no such tables yet.
+Wallet entries are resolved last, in time order, because order payments and the customers'
+own top-ups and debits interleave on one balance.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,7 +46,15 @@ from common.db import Base
 from common.demo_catalog import CATEGORIES, FIRST_NAMES, LAST_NAMES, CategorySpec
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.identity import Role, UserAccount, WalletEntry, WalletEntryKind
-from common.models.inventory import InventoryMovement, MovementKind
+from common.models.inventory import (
+    InventoryMovement,
+    MovementKind,
+    ReservationStatus,
+    StockReservation,
+    StockReservationItem,
+)
+from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
+from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind
 from common.sales import business_date, rebuild_rollups
 
@@ -65,8 +82,31 @@ MEAN_QUANTITY = sum(q * w for q, w in zip(QUANTITIES, QUANTITY_WEIGHTS, strict=T
 DISCOUNTS = (Decimal("0.10"), Decimal("0.15"), Decimal("0.20"), Decimal("0.30"))
 # Yearly growth, so "compare with the previous period" shows a trend.
 GROWTH_OVER_RANGE = 0.25
-# Tables other features own; generated only once their models exist (not in this schema).
-OPTIONAL_TABLES = {"orders": "customer_order", "reviews": "review"}
+# How long an order may wait for payment: the default ORDER_RESERVATION_TTL.
+PAYMENT_WINDOW = timedelta(minutes=15)
+# Pending orders of a fresh demo store hold their stock this long after the end of history,
+# so the dashboard has open orders to show; the sweeper expires them afterwards.
+PENDING_HOLD = timedelta(days=2)
+PENDING_SHARE = 0.02
+# What becomes of an order that was not left pending; "completed" ones are paid and go on
+# through fulfilment (shipped, delivered) as far as the end of history allows.
+ORDER_FATES = ("completed", "cancelled", "expired", "refunded")
+ORDER_FATE_WEIGHTS = (80, 7, 7, 6)
+ORDER_LINES = (1, 2, 3)
+ORDER_LINE_WEIGHTS = (70, 22, 8)
+MAX_ORDER_REFUND_DELAY_DAYS = 14
+REVIEW_SHARE = 0.45
+RATINGS = (5, 4, 3, 2, 1)
+RATING_WEIGHTS = (46, 28, 11, 6, 9)
+REVIEW_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.PENDING, ReviewStatus.REJECTED)
+REVIEW_STATUS_WEIGHTS = (75, 15, 10)
+REVIEW_TEXTS = {
+    5: ("Love it", "Exactly as described and arrived quickly. Would buy again."),
+    4: ("Very good", "Does the job well; one or two small things could be better."),
+    3: ("It's okay", "Fine for the price, nothing special."),
+    2: ("Disappointing", "Quality is lower than the pictures suggest."),
+    1: ("Not for me", "Stopped working after a week and support was slow."),
+}
 
 
 class CatalogNotEmpty(Exception):
@@ -88,10 +128,16 @@ class DemoOptions:
     # Last day of history (store time); default yesterday, so no sale lies in the future.
     end: date | None = None
     refund_rate: float = 0.02
+    # Customer orders, on top of the counter `sales`.
+    orders: int = 2000
 
     def __post_init__(self) -> None:
-        if self.products < 1 or self.days < 1 or self.sales < 0 or self.customers < 0:
-            raise InvalidDemoOptions("products and days must be at least 1; sales, customers >= 0")
+        if self.products < 1 or self.days < 1 or min(self.sales, self.customers, self.orders) < 0:
+            raise InvalidDemoOptions(
+                "products and days must be at least 1; sales, customers and orders >= 0"
+            )
+        if self.orders and not self.customers:
+            raise InvalidDemoOptions("orders need customers to place them (--customers)")
         if not 0 <= self.refund_rate <= 1:
             raise InvalidDemoOptions("refund_rate is a share between 0 and 1")
 
@@ -113,10 +159,13 @@ class DemoSummary:
     refunded: Decimal = Decimal("0.00")
     stock_on_hand: int = 0
     wallet_total: Decimal = Decimal("0.00")
-    skipped: dict[str, str] = field(default_factory=dict)
+    # By status.
+    orders: Counter[str] = field(default_factory=Counter)
+    reviews: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass
+# Identity equality: a product is one object for the whole run, and a key of order lines.
+@dataclass(eq=False)
 class _Product:
     id: int
     category_id: int
@@ -128,6 +177,8 @@ class _Product:
     order_up_to: int
     neglected: bool
     level: int = 0
+    # Units held by pending orders at the end of history.
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +189,36 @@ class _PendingRefund:
     unit_price: Decimal
     unit_cost: Decimal
     second_of_day: int
+    order_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Checkout:
+    """An order placed (and, depending on its fate, paid) at the event's moment."""
+
+
+@dataclass(frozen=True)
+class _WalletEvent:
+    """A change of one wallet, resolved against the balance of its moment at the end.
+
+    `debit_share` > 0: the customer takes out that percentage of the balance when it is at
+    least 20, and otherwise tops up `amount`. A payment the balance cannot cover is preceded
+    by a top-up, as a shopper short of money would do."""
+
+    moment: datetime
+    user_id: int
+    kind: WalletEntryKind
+    amount: Decimal
+    debit_share: int = 0
+    reference: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    customer_id: int
+    product_id: int
+    at: datetime
 
 
 def _table(model: type[Base]) -> Table:
@@ -197,7 +278,9 @@ class _Writer:
         rows = self.buffers[table]
         rows.append(row)
         if len(rows) >= BATCH_ROWS:
-            await self._send(table)
+            # Everything, referenced tables first: a full batch of sales may point at orders
+            # that are still buffered.
+            await self.flush()
 
     async def flush(self) -> None:
         # Insertion order of tables: referenced rows first.
@@ -248,9 +331,19 @@ class _DemoStore:
         self.fallback: dict[int, _Product] = {}
         self.sale_ids = itertools.count(1)
         self.movement_ids = itertools.count(1)
-        self.progress = _Steps(total=options.days + 3, enabled=progress)
+        self.order_ids = itertools.count(1)
+        self.reservation_ids = itertools.count(1)
+        # Customers by the time they joined, so orders come from people who already had an
+        # account.
+        self.customers: list[tuple[datetime, int]] = []
+        self.wallet_events: list[_WalletEvent] = []
+        self.delivered: list[_Delivered] = []
+        # Refunds due, by day index of the history.
+        self._pending_refunds: dict[int, list[_PendingRefund]] = defaultdict(list)
+        self.progress = _Steps(total=options.days + 5, enabled=progress)
         # When the store opened: products and their opening stock exist a day before sales.
         self.opened_at = self._instant(start - timedelta(days=1), 0)
+        self.history_end = self._instant(end, 86_399)
 
     def _instant(self, day: date, second_of_day: int) -> datetime:
         local = datetime.combine(day, time(), self.timezone) + timedelta(seconds=second_of_day)
@@ -384,8 +477,7 @@ class _DemoStore:
         rng = self.rng
         first_id = await _next_id(self.connection, _table(UserAccount))
         first_history = self.opened_at - timedelta(days=30)
-        span = (self._instant(self.end, 86_399) - first_history).total_seconds()
-        entries: list[tuple[datetime, int, WalletEntryKind, Decimal]] = []
+        span = (self.history_end - first_history).total_seconds()
         for user_id in range(first_id, first_id + self.options.customers):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             joined = first_history + timedelta(seconds=rng.uniform(0, span * 0.8))
@@ -404,39 +496,65 @@ class _DemoStore:
                     "updated_at": joined,
                 },
             )
+            self.customers.append((joined, user_id))
             left = span - (joined - first_history).total_seconds()
-            moments = sorted(
-                joined + timedelta(seconds=rng.uniform(0, left)) for _ in range(rng.randint(0, 6))
-            )
-            balance = Decimal("0.00")
-            for moment in moments:
-                if balance >= 20 and rng.random() < 0.4:
-                    amount = -(balance * Decimal(rng.choice((25, 50, 100))) / 100).quantize(CENT)
-                    kind = WalletEntryKind.debit
-                else:
-                    amount = Decimal(rng.choice((20, 50, 100, 200, 500)))
-                    kind = WalletEntryKind.top_up
-                balance += amount
-                entries.append((moment, user_id, kind, amount))
-        # Ids in time order, as if the entries had been written as they happened.
+            for _ in range(rng.randint(0, 6)):
+                self.wallet_events.append(
+                    _WalletEvent(
+                        moment=joined + timedelta(seconds=rng.uniform(0, left)),
+                        user_id=user_id,
+                        kind=WalletEntryKind.top_up,
+                        amount=Decimal(rng.choice((20, 50, 100, 200, 500))),
+                        debit_share=rng.choice((25, 50, 100)) if rng.random() < 0.4 else 0,
+                    )
+                )
+        await self.writer.flush()
+        self.customers.sort()
+        self.summary.customers = self.options.customers
+        self.progress.update()
+
+    async def seed_wallets(self) -> None:
+        """Every wallet entry, in time order per wallet, with the balance after each."""
+        self.stage("wallets")
         balances: dict[int, Decimal] = defaultdict(Decimal)
-        first_entry = await _next_id(self.connection, _table(WalletEntry))
-        for entry_id, (moment, user_id, kind, amount) in enumerate(sorted(entries), first_entry):
-            balances[user_id] += amount
+        entry_ids = itertools.count(await _next_id(self.connection, _table(WalletEntry)))
+        entries = 0
+
+        async def write(event: _WalletEvent, kind: WalletEntryKind, amount: Decimal) -> None:
+            nonlocal entries
+            balances[event.user_id] += amount
+            entries += 1
+            # Orders' payments and refunds name their order and the customer who made them.
+            for_order = kind in (WalletEntryKind.payment, WalletEntryKind.refund)
             await self.writer.add(
                 _table(WalletEntry),
                 {
-                    "id": entry_id,
-                    "user_id": user_id,
+                    "id": next(entry_ids),
+                    "user_id": event.user_id,
                     "kind": kind.value,
                     "amount": amount,
-                    "balance_after": balances[user_id],
-                    "reference": None,
-                    "actor_id": None,
-                    "note": "demo data",
-                    "created_at": moment,
+                    "balance_after": balances[event.user_id],
+                    "reference": event.reference if for_order else None,
+                    "actor_id": event.user_id if for_order else None,
+                    "note": event.note if for_order else "demo data",
+                    "created_at": event.moment,
                 },
             )
+
+        # A stable sort: events of one moment keep the order they were generated in.
+        for event in sorted(self.wallet_events, key=lambda e: e.moment):
+            balance = balances[event.user_id]
+            if event.kind is WalletEntryKind.payment:
+                short = -event.amount - balance
+                if short > 0:
+                    top_up = Decimal(math.ceil(short / 50) * 50)
+                    await write(event, WalletEntryKind.top_up, top_up)
+                await write(event, event.kind, event.amount)
+            elif event.debit_share and balance >= 20:
+                share = (balance * event.debit_share / 100).quantize(CENT)
+                await write(event, WalletEntryKind.debit, -share)
+            else:
+                await write(event, event.kind, event.amount)
         await self.writer.flush()
         if balances:
             await self.connection.execute(
@@ -445,8 +563,7 @@ class _DemoStore:
                 .values(wallet_balance=bindparam("balance")),
                 [{"user_id": user, "balance": amount} for user, amount in balances.items()],
             )
-        self.summary.customers = self.options.customers
-        self.summary.wallet_entries = len(entries)
+        self.summary.wallet_entries = entries
         self.summary.wallet_total = sum(balances.values(), Decimal("0.00"))
         self.progress.update()
 
@@ -488,8 +605,12 @@ class _DemoStore:
         }
         hour_weights = list(itertools.accumulate(HOUR_DEMAND))
         quantity_weights = list(itertools.accumulate(QUANTITY_WEIGHTS))
-        pending: dict[int, list[_PendingRefund]] = defaultdict(list)
-        self.stage("sales")
+        pending = self._pending_refunds
+        # Orders follow the same days as counter sales (placed ones only: the pending orders
+        # come at the end).
+        placed = self.options.orders - self._pending_order_count()
+        order_counts = _allocate(placed, [count + 1 for count in counts])
+        self.stage("sales and orders")
         for index, (day, count) in enumerate(zip(days, counts, strict=True)):
             neglecting = index >= len(days) - NEGLECT_DAYS
             await self._restock(day, neglecting=neglecting)
@@ -498,9 +619,13 @@ class _DemoStore:
             )
             hours = self.rng.choices(range(24), cum_weights=hour_weights, k=count)
             quantities = self.rng.choices(QUANTITIES, cum_weights=quantity_weights, k=count)
-            events: list[tuple[int, int, _Product | _PendingRefund, int]] = [
+            events: list[tuple[int, int, _Product | _PendingRefund | _Checkout, int]] = [
                 (hour * 3600 + self.rng.randint(1, 3599), 0, product, quantity)
                 for hour, product, quantity in zip(hours, chosen, quantities, strict=True)
+            ]
+            events += [
+                (self.rng.randint(7 * 3600, 23 * 3600), 0, _Checkout(), 0)
+                for _ in range(order_counts[index])
             ]
             events += [(refund.second_of_day, 1, refund, 0) for refund in pending.pop(index, [])]
             events.sort(key=lambda event: (event[0], event[1]))
@@ -508,6 +633,15 @@ class _DemoStore:
                 moment = self._instant(day, second_of_day)
                 if isinstance(subject, _PendingRefund):
                     await self._refund(subject, moment)
+                    continue
+                if isinstance(subject, _Checkout):
+                    await self._checkout(
+                        moment,
+                        days=days,
+                        index=index,
+                        weights=monthly_weights[day.month],
+                        neglecting=neglecting,
+                    )
                     continue
                 sale_id, unit_price, sold = await self._sell(subject, quantity, moment, neglecting)
                 if self.rng.random() < self.options.refund_rate:
@@ -543,17 +677,33 @@ class _DemoStore:
         if product.level < quantity and neglecting and product.neglected:
             # Sold out and not coming back: the customer buys the category's best seller.
             product = self.fallback[product.category_id]
+        unit_price = product.price
+        if self.rng.random() < product.discount_rate:
+            unit_price = (product.price * (1 - self.rng.choice(DISCOUNTS))).quantize(CENT)
+        sale_id = await self._book_sale(product, quantity, unit_price, moment)
+        return sale_id, unit_price, product
+
+    async def _book_sale(
+        self,
+        product: _Product,
+        quantity: int,
+        unit_price: Decimal,
+        moment: datetime,
+        order_id: int | None = None,
+    ) -> int:
         if product.level < quantity:
             # An express delivery: the ledger never goes below zero.
             await self._move(
                 product, MovementKind.RESTOCK, product.order_up_to, moment, "demo express delivery"
             )
-        unit_price = product.price
-        if self.rng.random() < product.discount_rate:
-            unit_price = (product.price * (1 - self.rng.choice(DISCOUNTS))).quantize(CENT)
         sale_id = next(self.sale_ids)
-        revenue = unit_price * quantity
-        await self._move(product, MovementKind.SALE, -quantity, moment, f"sale:{sale_id}")
+        await self._move(
+            product,
+            MovementKind.SALE,
+            -quantity,
+            moment,
+            _sale_reference("sale", sale_id, order_id),
+        )
         await self._add_sale(
             sale_id,
             SaleKind.sale,
@@ -562,16 +712,21 @@ class _DemoStore:
             unit_price=unit_price,
             unit_cost=product.cost,
             moment=moment,
+            order_id=order_id,
         )
         self.summary.sales += 1
         self.summary.units_sold += quantity
-        self.summary.revenue += revenue
-        return sale_id, unit_price, product
+        self.summary.revenue += unit_price * quantity
+        return sale_id
 
     async def _refund(self, refund: _PendingRefund, moment: datetime) -> None:
         refund_id = next(self.sale_ids)
         await self._move(
-            refund.product, MovementKind.RETURN, refund.quantity, moment, f"refund:{refund_id}"
+            refund.product,
+            MovementKind.RETURN,
+            refund.quantity,
+            moment,
+            _sale_reference("refund", refund_id, refund.order_id),
         )
         await self._add_sale(
             refund_id,
@@ -582,6 +737,7 @@ class _DemoStore:
             unit_cost=refund.unit_cost,
             moment=moment,
             refund_of_id=refund.sale_id,
+            order_id=refund.order_id,
         )
         self.summary.refunds += 1
         self.summary.units_refunded += refund.quantity
@@ -598,6 +754,7 @@ class _DemoStore:
         unit_cost: Decimal,
         moment: datetime,
         refund_of_id: int | None = None,
+        order_id: int | None = None,
     ) -> None:
         await self.writer.add(
             _table(Sale),
@@ -606,7 +763,7 @@ class _DemoStore:
                 "kind": kind.value,
                 "product_id": product.id,
                 "category_id": product.category_id,
-                "order_id": None,
+                "order_id": order_id,
                 "refund_of_id": refund_of_id,
                 "quantity": quantity,
                 "unit_price": unit_price,
@@ -619,6 +776,293 @@ class _DemoStore:
                 "created_at": moment,
             },
         )
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def _pending_order_count(self) -> int:
+        if not self.options.orders:
+            return 0
+        return max(1, round(self.options.orders * PENDING_SHARE))
+
+    def _customer_at(self, moment: datetime) -> int:
+        joined = bisect.bisect_right(self.customers, (moment, math.inf))
+        # Nobody had joined yet (a very short history): the first customer it is.
+        _, customer_id = self.customers[self.rng.randrange(joined) if joined else 0]
+        return customer_id
+
+    def _order_lines(self, weights: Sequence[float]) -> dict[_Product, int]:
+        """Distinct products in ascending id order (the lock order of the real flow)."""
+        count = self.rng.choices(ORDER_LINES, weights=ORDER_LINE_WEIGHTS)[0]
+        picked = self.rng.choices(self.products, cum_weights=weights, k=count)
+        return {
+            product: self.rng.choices((1, 2), weights=(85, 15))[0]
+            for product in sorted(set(picked), key=lambda p: p.id)
+        }
+
+    async def _checkout(
+        self,
+        moment: datetime,
+        *,
+        days: Sequence[date],
+        index: int,
+        weights: Sequence[float],
+        neglecting: bool,
+    ) -> None:
+        """An order placed shortly before `moment` and, unless it is cancelled or left to
+        expire, paid at `moment`: stock and money move when it is paid."""
+        rng = self.rng
+        customer = self._customer_at(moment)
+        lines: dict[_Product, int] = {}
+        for product, quantity in self._order_lines(weights).items():
+            if neglecting and product.neglected and product.level < quantity:
+                # Sold out for good: the shopper takes the category's best seller instead.
+                product = self.fallback[product.category_id]
+            lines[product] = lines.get(product, 0) + quantity
+        lines = dict(sorted(lines.items(), key=lambda line: line[0].id))
+        fate = rng.choices(ORDER_FATES, weights=ORDER_FATE_WEIGHTS)[0]
+        order_id = next(self.order_ids)
+        created = moment - timedelta(seconds=rng.randint(30, 600))
+        expires = created + PAYMENT_WINDOW
+        history: list[tuple[OrderStatus, datetime, int | None]] = []
+        if fate == "cancelled":
+            cancelled = created + timedelta(seconds=rng.randint(20, 600))
+            history.append((OrderStatus.CANCELLED, cancelled, customer))
+            reservation = ReservationStatus.RELEASED
+        elif fate == "expired":
+            # The sweeper writes the expiry down some seconds after the fact.
+            history.append(
+                (OrderStatus.EXPIRED, expires + timedelta(seconds=rng.randint(1, 30)), None)
+            )
+            reservation = ReservationStatus.EXPIRED
+        else:
+            reservation = ReservationStatus.CONFIRMED
+            history.append((OrderStatus.PAID, moment, customer))
+            total = _order_total(lines)
+            self.wallet_events.append(
+                _WalletEvent(
+                    moment=moment,
+                    user_id=customer,
+                    kind=WalletEntryKind.payment,
+                    amount=-total,
+                    reference=f"order:{order_id}",
+                    note=None,
+                )
+            )
+            sales = [
+                (
+                    product,
+                    quantity,
+                    await self._book_sale(product, quantity, product.price, moment, order_id),
+                )
+                for product, quantity in lines.items()
+            ]
+            later = index + rng.randint(1, MAX_ORDER_REFUND_DELAY_DAYS)
+            if fate == "refunded" and later < len(days):
+                second = rng.randint(8 * 3600, 20 * 3600)
+                refunded_at = self._instant(days[later], second)
+                history.append((OrderStatus.REFUNDED, refunded_at, customer))
+                self.wallet_events.append(
+                    _WalletEvent(
+                        moment=refunded_at,
+                        user_id=customer,
+                        kind=WalletEntryKind.refund,
+                        amount=total,
+                        reference=f"order:{order_id}",
+                        note="changed my mind",
+                    )
+                )
+                # The stock and the refund sales come back in the event stream, in time order.
+                self._pending_refunds[later] += [
+                    _PendingRefund(
+                        sale_id=sale_id,
+                        product=product,
+                        quantity=quantity,
+                        unit_price=product.price,
+                        unit_cost=product.cost,
+                        second_of_day=second,
+                        order_id=order_id,
+                    )
+                    for product, quantity, sale_id in sales
+                ]
+            else:
+                self._fulfil(history, customer, lines, paid_at=moment)
+        await self._write_order(
+            order_id, customer, lines, created=created, expires=expires, reservation=reservation,
+            history=history, paid_at=moment if reservation is ReservationStatus.CONFIRMED else None,
+        )  # fmt: skip
+
+    def _fulfil(
+        self,
+        history: list[tuple[OrderStatus, datetime, int | None]],
+        customer: int,
+        lines: dict[_Product, int],
+        *,
+        paid_at: datetime,
+    ) -> None:
+        """Shipped a day or three after payment, delivered a few days later: as far as the
+        end of history allows. The shop's staff make these changes (no demo admin account
+        exists, so no actor is recorded)."""
+        shipped = paid_at + timedelta(hours=self.rng.uniform(18, 72))
+        delivered = shipped + timedelta(hours=self.rng.uniform(24, 120))
+        if shipped <= self.history_end:
+            history.append((OrderStatus.SHIPPED, shipped, None))
+        if delivered <= self.history_end:
+            history.append((OrderStatus.DELIVERED, delivered, None))
+            self.delivered += [_Delivered(customer, product.id, delivered) for product in lines]
+
+    async def seed_pending_orders(self) -> None:
+        """Orders placed in the last hour of history and not paid yet: they hold stock."""
+        self.stage("pending orders")
+        rng = self.rng
+        last_day = self._instant(self.end, 23 * 3600)
+        weights = list(itertools.accumulate(product.weight for product in self.products))
+        for _ in range(self._pending_order_count()):
+            created = last_day + timedelta(seconds=rng.randint(0, 3599))
+            lines = {
+                product: quantity
+                for product, quantity in self._order_lines(weights).items()
+                if product.level - product.held >= quantity
+            }
+            if not lines:  # everything it wanted was sold out or held
+                continue
+            for product, quantity in lines.items():
+                product.held += quantity
+            await self._write_order(
+                next(self.order_ids),
+                self._customer_at(created),
+                lines,
+                created=created,
+                expires=self.history_end + PENDING_HOLD,
+                reservation=ReservationStatus.ACTIVE,
+                history=[],
+                paid_at=None,
+            )
+        self.progress.update()
+
+    async def _write_order(
+        self,
+        order_id: int,
+        customer: int,
+        lines: dict[_Product, int],
+        *,
+        created: datetime,
+        expires: datetime,
+        reservation: ReservationStatus,
+        history: list[tuple[OrderStatus, datetime, int | None]],
+        paid_at: datetime | None,
+    ) -> None:
+        """The order, its lines, its reservation and its status history, as the sales
+        service would have left them."""
+        reservation_id = next(self.reservation_ids)
+        updated = history[-1][1] if history else created
+        status = history[-1][0] if history else OrderStatus.PENDING
+        await self.writer.add(
+            _table(StockReservation),
+            {
+                "id": reservation_id,
+                "status": reservation.value,
+                "reference": f"order:{order_id}",
+                "actor": f"user:{customer}",
+                "expires_at": expires,
+                "created_at": created,
+                "updated_at": updated,
+            },
+        )
+        await self.writer.add(
+            _table(CustomerOrder),
+            {
+                "id": order_id,
+                "customer_id": customer,
+                "status": status.value,
+                "total": _order_total(lines),
+                "shipping_address": (
+                    f"{self.rng.randint(1, 999)} {self.rng.choice(LAST_NAMES)} Street"
+                ),
+                "notes": None,
+                "reservation_id": reservation_id,
+                "expires_at": expires,
+                "created_at": created,
+                "paid_at": paid_at,
+                "updated_at": updated,
+            },
+        )
+        for product, quantity in lines.items():
+            await self.writer.add(
+                _table(StockReservationItem),
+                {
+                    "reservation_id": reservation_id,
+                    "product_id": product.id,
+                    "quantity": quantity,
+                    "status": reservation.value,
+                    "expires_at": expires,
+                },
+            )
+            await self.writer.add(
+                _table(OrderItem),
+                {
+                    "order_id": order_id,
+                    "product_id": product.id,
+                    "quantity": quantity,
+                    "unit_price": product.price,
+                    "line_total": product.price * quantity,
+                },
+            )
+        previous: OrderStatus | None = None
+        for to_status, at, actor in [(OrderStatus.PENDING, created, customer), *history]:
+            await self.writer.add(
+                _table(OrderStatusChange),
+                {
+                    "order_id": order_id,
+                    "from_status": previous.value if previous else None,
+                    "to_status": to_status.value,
+                    "actor_id": actor,
+                    "reason": "changed my mind" if to_status is OrderStatus.REFUNDED else None,
+                    "created_at": at,
+                },
+            )
+            previous = to_status
+        self.summary.orders[status.value] += 1
+
+    # --- reviews ---------------------------------------------------------------------------
+
+    async def seed_reviews(self) -> None:
+        """Some customers review what was delivered to them (one review per product each);
+        most reviews are approved by now, some wait for moderation, a few were rejected."""
+        self.stage("reviews")
+        rng = self.rng
+        reviewed: set[tuple[int, int]] = set()
+        for delivered in self.delivered:
+            key = (delivered.customer_id, delivered.product_id)
+            if key in reviewed or rng.random() >= REVIEW_SHARE:
+                continue
+            written = delivered.at + timedelta(hours=rng.uniform(2, 240))
+            if written > self.history_end:
+                continue
+            reviewed.add(key)
+            rating = rng.choices(RATINGS, weights=RATING_WEIGHTS)[0]
+            status = rng.choices(REVIEW_STATUSES, weights=REVIEW_STATUS_WEIGHTS)[0]
+            moderated = written + timedelta(hours=rng.uniform(1, 48))
+            if moderated > self.history_end:
+                status = ReviewStatus.PENDING
+            title, body = REVIEW_TEXTS[rating]
+            await self.writer.add(
+                _table(Review),
+                {
+                    "product_id": delivered.product_id,
+                    "user_id": delivered.customer_id,
+                    "rating": rating,
+                    "title": title,
+                    "body": body,
+                    "status": status.value,
+                    "moderated_by": None,
+                    "moderated_at": None if status is ReviewStatus.PENDING else moderated,
+                    "moderation_note": ("off-topic" if status is ReviewStatus.REJECTED else None),
+                    "created_at": written,
+                    "updated_at": written if status is ReviewStatus.PENDING else moderated,
+                },
+            )
+            self.summary.reviews[status.value] += 1
+        self.progress.update()
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -645,6 +1089,15 @@ class _DemoStore:
         self.summary.stock_on_hand = sum(product.level for product in self.products)
 
 
+def _order_total(lines: dict[_Product, int]) -> Decimal:
+    return sum((product.price * quantity for product, quantity in lines.items()), Decimal("0.00"))
+
+
+def _sale_reference(kind: str, sale_id: int, order_id: int | None) -> str:
+    """What the stock ledger says a sale movement was for (as `common.sales` writes it)."""
+    return f"{kind}:{sale_id}" + (f" order:{order_id}" if order_id is not None else "")
+
+
 def _holiday_factor(day: date) -> float:
     """Black Friday (the fourth Friday of November), Cyber Monday and the Christmas days."""
     if day.month == 11 and day.weekday() == 4 and 22 <= day.day <= 28:
@@ -656,18 +1109,6 @@ def _holiday_factor(day: date) -> float:
     return {(12, 24): 0.7, (12, 25): 0.35, (12, 26): 1.4, (1, 1): 0.5}.get(
         (day.month, day.day), 1.0
     )
-
-
-def skipped_parts() -> dict[str, str]:
-    """Parts of the demo story this version does not generate, and why."""
-    return {
-        part: (
-            "no such table in this schema yet"
-            if table not in Base.metadata.tables
-            else "this version of seed-demo does not generate them yet"
-        )
-        for part, table in OPTIONAL_TABLES.items()
-    }
 
 
 async def seed_demo(
@@ -698,11 +1139,14 @@ async def seed_demo(
         await store.writer.flush()
         await store.seed_customers(password_hash)
         await store.seed_sales()
+        await store.seed_pending_orders()
+        await store.seed_reviews()
+        await store.seed_wallets()
+        await store.writer.flush()
         await store.store_levels()
         store.stage("rollups")
         await rebuild_rollups(session)
         store.progress.update()
     finally:
         store.progress.close()
-    store.summary.skipped = skipped_parts()
     return store.summary

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiomysql
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from common.config import Settings
+from common.db.dialect import CR_CONN_HOST_ERROR
 
 
 def _ensure_sqlite_directory(url: URL) -> None:
@@ -42,6 +46,41 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _bounded_mysql_connect(url: URL, timeout: float) -> Callable[[], Awaitable[Any]]:
+    """A connection factory for the pool whose whole connect is bounded by `timeout`.
+
+    aiomysql's `connect_timeout` covers only the TCP connect. A server, proxy or network path
+    that accepts the connection and then never completes the handshake would hold the
+    request (and its pool slot) forever; here the handshake and authentication count too.
+    """
+    # The dialect's own translation of the URL, so driver flags (e.g. FOUND_ROWS) stay as
+    # SQLAlchemy expects them.
+    args, kwargs = url.get_dialect()().create_connect_args(url)
+    kwargs["connect_timeout"] = timeout
+
+    async def connect() -> Any:
+        connection = aiomysql.Connection(*args, **kwargs)
+        try:
+            # `aiomysql.connect()` is exactly these two steps; holding the connection object
+            # lets a timed-out handshake close its socket instead of leaking it to the GC
+            # (aiomysql cleans up after errors, not after cancellation).
+            await asyncio.wait_for(connection._connect(), timeout=timeout)
+        except TimeoutError as error:
+            connection.close()
+            # The driver's own "cannot connect" error, so SQLAlchemy wraps it like every other
+            # unreachable-server failure (and `is_unavailable` recognises it).
+            raise aiomysql.OperationalError(
+                CR_CONN_HOST_ERROR,
+                f"Can't connect to MySQL server on {url.host!r} (no handshake in {timeout}s)",
+            ) from error
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    return connect
+
+
 def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
     """An async engine tuned for the URL's backend."""
     parsed = make_url(url)
@@ -56,14 +95,22 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
     if parsed.get_backend_name() == "mysql":
         query = dict(parsed.query)
         query.setdefault("charset", "utf8mb4")
+        parsed = parsed.set(query=query)
+        connect_options: dict[str, Any] = (
+            {"async_creator": _bounded_mysql_connect(parsed, settings.db_connect_timeout)}
+            if parsed.get_driver_name() == "aiomysql"
+            else {"connect_args": {"connect_timeout": settings.db_connect_timeout}}
+        )
         return create_async_engine(
-            parsed.set(query=query),
+            parsed,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
             pool_recycle=settings.db_pool_recycle,
+            # A checkout first pings the pooled connection, so links cut while the database
+            # was away are replaced by fresh ones and service resumes on its own.
             pool_pre_ping=True,
-            connect_args={"connect_timeout": settings.db_connect_timeout},
+            **connect_options,
         )
     raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
 

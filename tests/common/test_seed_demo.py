@@ -14,6 +14,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from common.cli import main
 from common.config import Settings, get_settings
@@ -22,6 +23,9 @@ from common.demo import CatalogNotEmpty, DemoOptions, DemoSummary, InvalidDemoOp
 from common.inventory import reconcile
 from common.models import InventoryMovement, Product, Sale, SalesDaily, SalesDailyCategory
 from common.models.identity import Role, UserAccount, WalletEntry
+from common.models.inventory import StockReservation, StockReservationItem
+from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
+from common.models.review import Review, ReviewStatus
 from common.wallet import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import Backend, serve_as_admin
@@ -29,7 +33,9 @@ from tests.sales.test_rollups import raw_totals, rollup_totals
 
 # A window across the spring DST change, in a store that is not on UTC.
 BERLIN = ZoneInfo("Europe/Berlin")
-SMALL = DemoOptions(products=24, days=75, sales=3000, customers=12, seed=7, end=date(2025, 5, 1))
+SMALL = DemoOptions(
+    products=24, days=75, sales=3000, customers=12, orders=300, seed=7, end=date(2025, 5, 1)
+)
 
 
 async def seed(session: AsyncSession, options: DemoOptions = SMALL) -> DemoSummary:
@@ -60,7 +66,39 @@ async def fingerprint(session: AsyncSession) -> tuple[Any, ...]:
     ).one()
     movements = await session.scalar(select(func.sum(InventoryMovement.quantity_after)))
     wallets = await session.scalar(select(func.sum(WalletEntry.amount)))
-    return (*sales, *stock, movements, Decimal(wallets or 0).quantize(Decimal("0.01")))
+    orders = (
+        await session.execute(
+            select(
+                func.count(),
+                func.sum(CustomerOrder.total),
+                func.sum(CustomerOrder.customer_id),
+                func.max(CustomerOrder.created_at),
+            )
+        )
+    ).one()
+    statuses = (
+        await session.execute(
+            select(CustomerOrder.status, func.count())
+            .group_by(CustomerOrder.status)
+            .order_by(CustomerOrder.status)
+        )
+    ).all()
+    reviews = (
+        await session.execute(
+            select(
+                func.count(), func.sum(Review.rating * Review.product_id), func.max(Review.status)
+            )
+        )
+    ).one()
+    return (
+        *sales,
+        *stock,
+        movements,
+        Decimal(wallets or 0).quantize(Decimal("0.01")),
+        *orders,
+        *[tuple(row) for row in statuses],
+        *reviews,
+    )
 
 
 @pytest.fixture
@@ -86,18 +124,23 @@ async def test_seeded_store_has_the_requested_shape(
     seeded: DemoSummary, session: AsyncSession
 ) -> None:
     assert (seeded.start, seeded.end) == (date(2025, 2, 16), date(2025, 5, 1))
-    assert seeded.sales == SMALL.sales
+    order_sales = select(func.count()).where(Sale.kind == "sale", Sale.order_id.is_not(None))
+    assert seeded.sales == SMALL.sales + await session.scalar(order_sales)
     counts = dict(
         (await session.execute(select(Sale.kind, func.count()).group_by(Sale.kind))).tuples().all()
     )
-    assert counts == {"sale": SMALL.sales, "refund": seeded.refunds}
+    assert counts == {"sale": seeded.sales, "refund": seeded.refunds}
     assert seeded.refunds > 0
     assert await session.scalar(select(func.count()).select_from(Product)) == SMALL.products
     customers = select(func.count()).where(UserAccount.role == Role.customer.value)
     assert await session.scalar(customers) == SMALL.customers
     days = await session.scalar(select(func.count(func.distinct(Sale.business_date))))
     assert days == SMALL.days
-    assert seeded.skipped.keys() == {"orders", "reviews"}
+    assert set(seeded.orders) == {status.value for status in OrderStatus}
+    assert set(seeded.reviews) == {status.value for status in ReviewStatus}
+    stored = select(CustomerOrder.status, func.count()).group_by(CustomerOrder.status)
+    assert dict((await session.execute(stored)).tuples().all()) == seeded.orders
+    assert seeded.orders.total() == SMALL.orders
 
 
 async def test_stock_ledger_reconciles_and_runs_forward_in_time(
@@ -117,7 +160,7 @@ async def test_stock_ledger_reconciles_and_runs_forward_in_time(
         if before.product_id == after.product_id:
             assert before.created_at <= after.created_at
     sold = await session.scalar(select(func.count()).where(InventoryMovement.kind == "sale"))
-    assert sold == SMALL.sales
+    assert sold == seeded.sales
 
 
 async def test_rollups_equal_the_raw_sales(seeded: DemoSummary, session: AsyncSession) -> None:
@@ -127,7 +170,7 @@ async def test_rollups_equal_the_raw_sales(seeded: DemoSummary, session: AsyncSe
     )
     by_product = select(func.sum(SalesDaily.revenue), func.sum(SalesDaily.sales_count))
     assert (await session.execute(by_category)).one() == (await session.execute(by_product)).one()
-    assert (await session.execute(by_product)).one() == (seeded.revenue, SMALL.sales)
+    assert (await session.execute(by_product)).one() == (seeded.revenue, seeded.sales)
 
 
 async def test_wallet_ledgers_reconcile(seeded: DemoSummary, session: AsyncSession) -> None:
@@ -150,6 +193,149 @@ async def test_refunds_never_exceed_their_sale(seeded: DemoSummary, session: Asy
         .where(refunded.c.units > Sale.quantity)
     )
     assert await session.scalar(excess) == 0
+
+
+async def test_orders_match_their_payments_sales_and_reservations(
+    seeded: DemoSummary, session: AsyncSession
+) -> None:
+    orders = {
+        order.id: order
+        for order in (
+            await session.scalars(select(CustomerOrder).options(selectinload(CustomerOrder.items)))
+        ).all()
+    }
+    charged = {"paid", "shipped", "delivered", "refunded"}
+    entries = (
+        await session.execute(
+            select(
+                WalletEntry.reference, WalletEntry.kind, WalletEntry.amount, WalletEntry.user_id
+            ).where(WalletEntry.reference.is_not(None))
+        )
+    ).all()
+    payments = {(r, a, u) for r, k, a, u in entries if k == "payment"}
+    refunds = {(r, a, u) for r, k, a, u in entries if k == "refund"}
+    assert len(payments) + len(refunds) == len(entries)
+    assert payments == {
+        (f"order:{o.id}", -o.total, o.customer_id) for o in orders.values() if o.status in charged
+    }
+    assert refunds == {
+        (f"order:{o.id}", o.total, o.customer_id) for o in orders.values() if o.status == "refunded"
+    }
+    # Each charged order sold exactly its lines at their snapshot prices; refunded ones gave
+    # every unit back.
+    lines = (
+        await session.execute(
+            select(Sale.order_id, Sale.kind, Sale.product_id, Sale.quantity, Sale.unit_price).where(
+                Sale.order_id.is_not(None)
+            )
+        )
+    ).all()
+    sold = sorted((o, p, q, u) for o, k, p, q, u in lines if k == "sale")
+    returned = sorted((o, p, -q, u) for o, k, p, q, u in lines if k == "refund")
+    assert sold == sorted(
+        (o.id, i.product_id, i.quantity, i.unit_price)
+        for o in orders.values()
+        if o.status in charged
+        for i in o.items
+    )
+    assert returned == [line for line in sold if orders[line[0]].status == "refunded"]
+    for order in orders.values():
+        assert order.total == sum(item.line_total for item in order.items)
+        assert (order.paid_at is not None) == (order.status in charged)
+    reservations = dict(
+        (
+            await session.execute(
+                select(CustomerOrder.status, StockReservation.status).join(
+                    StockReservation, StockReservation.id == CustomerOrder.reservation_id
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    assert reservations == {
+        "pending": "active",
+        "cancelled": "released",
+        "expired": "expired",
+        **dict.fromkeys(charged, "confirmed"),
+    }
+    # What pending orders hold is on the shelf.
+    held = (
+        select(StockReservationItem.product_id, func.sum(StockReservationItem.quantity).label("q"))
+        .where(StockReservationItem.status == "active")
+        .group_by(StockReservationItem.product_id)
+        .subquery()
+    )
+    over = (
+        select(func.count())
+        .select_from(held.join(Product, Product.id == held.c.product_id))
+        .where(held.c.q > Product.stock_on_hand)
+    )
+    assert await session.scalar(over) == 0
+
+
+async def test_status_histories_walk_the_order_flow(
+    seeded: DemoSummary, session: AsyncSession
+) -> None:
+    rows = (
+        await session.execute(
+            select(
+                OrderStatusChange.order_id,
+                OrderStatusChange.from_status,
+                OrderStatusChange.to_status,
+                OrderStatusChange.created_at,
+            ).order_by(OrderStatusChange.order_id, OrderStatusChange.id)
+        )
+    ).all()
+    paths: dict[int, list[str]] = {}
+    for order_id, from_status, to_status, _ in rows:
+        path = paths.setdefault(order_id, [])
+        assert from_status == (path[-1] if path else None)
+        path.append(to_status)
+    assert {tuple(path) for path in paths.values()} == {
+        ("pending",),
+        ("pending", "cancelled"),
+        ("pending", "expired"),
+        ("pending", "paid"),
+        ("pending", "paid", "refunded"),
+        ("pending", "paid", "shipped"),
+        ("pending", "paid", "shipped", "delivered"),
+    }
+    for before, after in itertools.pairwise(rows):
+        if before.order_id == after.order_id:
+            assert before.created_at <= after.created_at
+    current = dict(
+        (await session.execute(select(CustomerOrder.id, CustomerOrder.status))).tuples().all()
+    )
+    assert {order_id: path[-1] for order_id, path in paths.items()} == current
+
+
+async def test_reviews_come_from_customers_who_received_the_product(
+    seeded: DemoSummary, session: AsyncSession
+) -> None:
+    reviews = (
+        await session.execute(
+            select(Review.user_id, Review.product_id, Review.rating, Review.status)
+        )
+    ).all()
+    assert len(reviews) == seeded.reviews.total() > 0
+    assert {rating for *_, rating, _ in reviews} == {1, 2, 3, 4, 5}
+    delivered = set(
+        (
+            await session.execute(
+                select(CustomerOrder.customer_id, OrderItem.product_id)
+                .join(OrderItem, OrderItem.order_id == CustomerOrder.id)
+                .where(CustomerOrder.status == "delivered")
+            )
+        )
+        .tuples()
+        .all()
+    )
+    assert {(user, product) for user, product, *_ in reviews} <= delivered
+    unmoderated = select(func.count()).where(
+        (Review.status == "pending") != Review.moderated_at.is_(None)
+    )
+    assert await session.scalar(unmoderated) == 0
 
 
 async def test_analytics_answer_over_the_seeded_store(
@@ -198,7 +384,9 @@ def configured(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     get_settings.cache_clear()
 
 
-DEMO_ARGS = ["seed-demo", "--products", "12", "--days", "30", "--sales", "400", "--quiet"]
+DEMO_ARGS = [
+    "seed-demo", "--products", "12", "--days", "30", "--sales", "400", "--orders", "40", "--quiet",
+]  # fmt: skip
 
 
 @pytest.mark.usefixtures("configured")
@@ -206,7 +394,9 @@ async def test_cli_seeds_an_empty_database_and_refuses_a_second_time(
     committed_database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert await asyncio.to_thread(main, [*DEMO_ARGS, "--customers", "3"]) == 0
-    assert "12 products, 400 sales" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "12 products, " in output
+    assert " 40 orders (" in output
     assert await asyncio.to_thread(main, ["check-ledger"]) == 0
     capsys.readouterr()
 
@@ -216,7 +406,9 @@ async def test_cli_seeds_an_empty_database_and_refuses_a_second_time(
     assert "demo data skipped" in capsys.readouterr().out
     async with committed_database.session_factory() as session:
         # The refused runs wrote nothing.
-        assert await session.scalar(select(func.count()).where(Sale.kind == "sale")) == 400
+        counter_sales = select(func.count()).where(Sale.kind == "sale", Sale.order_id.is_(None))
+        assert await session.scalar(counter_sales) == 400
+        assert await session.scalar(select(func.count()).select_from(CustomerOrder)) == 40
 
 
 async def test_seeding_a_store_with_products_is_refused(

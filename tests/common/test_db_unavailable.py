@@ -1,0 +1,77 @@
+"""The engine when the MySQL server goes away: connects are bounded by DB_CONNECT_TIMEOUT (the
+handshake included), failures are classified as "unavailable", and the pool recovers by
+itself once the server is back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.db import build_engine
+from common.db.dialect import is_unavailable
+from tests.conftest import Backend, make_settings
+from tests.tcp_proxy import TcpProxy, proxy_to
+
+pytestmark = pytest.mark.mysql_only
+
+CONNECT_TIMEOUT = 1
+# Scheduling slack on a loaded two-core machine; the point is "bounded", not "fast".
+SLACK = 1.5
+
+
+@pytest.fixture
+async def proxy(backend: Backend) -> AsyncIterator[TcpProxy]:
+    async with proxy_to(backend.url) as started:
+        yield started
+
+
+@pytest.fixture
+async def engine(proxy: TcpProxy, backend: Backend) -> AsyncIterator[AsyncEngine]:
+    url = proxy.url_for(backend.url)
+    engine = build_engine(url, make_settings(url, db_connect_timeout=CONNECT_TIMEOUT))
+    yield engine
+    await engine.dispose()
+
+
+async def select_one(engine: AsyncEngine) -> int | None:
+    async with engine.connect() as connection:
+        value: int | None = await connection.scalar(text("SELECT 1"))
+        return value
+
+
+@pytest.mark.parametrize(
+    ("outage", "at_least", "below"),
+    [
+        # Accepted and never answered: given up on when the connect timeout runs out.
+        ("stall", CONNECT_TIMEOUT, CONNECT_TIMEOUT + SLACK),
+        # Refused: known at once.
+        ("cut", 0, CONNECT_TIMEOUT),
+    ],
+)
+async def test_an_unreachable_server_fails_as_unavailable_within_the_connect_timeout(
+    proxy: TcpProxy, engine: AsyncEngine, outage: str, at_least: float, below: float
+) -> None:
+    await getattr(proxy, outage)()
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as raised:
+        await select_one(engine)
+    elapsed = time.monotonic() - started
+    assert is_unavailable(raised.value)
+    assert at_least <= elapsed < below
+
+
+async def test_the_pool_replaces_connections_cut_while_the_server_was_away(
+    proxy: TcpProxy, engine: AsyncEngine
+) -> None:
+    assert await select_one(engine) == 1
+    await proxy.cut()
+    with pytest.raises(OperationalError):
+        await select_one(engine)
+    await proxy.restore()
+    # The pooled connection died with the cut; the pre-ping notices and reconnects.
+    assert await select_one(engine) == 1
