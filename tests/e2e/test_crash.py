@@ -4,11 +4,6 @@ restart no order is half-paid and every ledger reconciles."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -21,6 +16,7 @@ from common.db import Database
 from common.models.identity import UserAccount
 from common.models.orders import CustomerOrder
 from tests.conftest import Backend
+from tests.e2e.service_process import ServiceProcess
 from tests.factories import bearer, make_account
 from tests.sales.test_orders_concurrency import (
     ORDERS,
@@ -33,55 +29,9 @@ from tests.sales.test_orders_concurrency import (
 ORDER_COUNT = 30
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class SalesProcess:
-    """`uvicorn sales_microservice.main:app` on its own port and the test database."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": backend.url,
-            "APP_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "SWEEP_INTERVAL_SECONDS": "0",
-            "JWT_SECRET": backend.settings.jwt_secret.get_secret_value(),
-        }
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "uvicorn", "sales_microservice.main:app",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the sales service did not become ready")
-
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(self.process.wait(), timeout=10)
-
-
 @pytest.fixture
-async def sales_process(backend: Backend) -> AsyncIterator[SalesProcess]:
-    process = SalesProcess(backend)
+async def sales_process(backend: Backend) -> AsyncIterator[ServiceProcess]:
+    process = ServiceProcess(backend, "sales_microservice.main")
     yield process
     await process.kill()
 
@@ -90,7 +40,7 @@ async def sales_process(backend: Backend) -> AsyncIterator[SalesProcess]:
 async def test_sigkill_while_paying_leaves_no_half_paid_order(
     settings: Settings,
     committed_database: Database,
-    sales_process: SalesProcess,
+    sales_process: ServiceProcess,
 ) -> None:
     (product,) = await make_products(settings, committed_database, 100)
     customers = [
