@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # treated as abandoned (its request died before committing) and may be taken over.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Largest request body any route accepts, counted while it streams in (413 beyond it);
+    # the catalog import has its own limit below.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Largest catalog file `POST /products/import` accepts, counted while it streams in.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # How long a new order holds its stock while it waits to be paid.

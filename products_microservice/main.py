@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from common.security import RequireAdmin
-from common.web import create_app, problem_responses
+from common.web import API_PREFIX, create_app, problem_responses
 from common.web.auth import AUTH_TAG
 from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
@@ -68,6 +68,7 @@ def build_app(**overrides: Any) -> FastAPI:
         routers=[catalog.router, reviews.router, management_router()],
         root_routers=[auth_router],
         tags=TAGS,
+        own_body_limit_paths=[f"{API_PREFIX}/products/import"],
         **overrides,
     )
 

@@ -46,6 +46,10 @@ class ServiceProcess:
             "LOG_LEVEL": "WARNING",
             "SWEEP_INTERVAL_SECONDS": "0",
             "JWT_SECRET": backend.settings.jwt_secret.get_secret_value(),
+            # The test's cheap Argon2 profile, so logins stay fast here too.
+            "PASSWORD_HASH_TIME_COST": str(backend.settings.password_hash_time_cost),
+            "PASSWORD_HASH_MEMORY_COST_KIB": str(backend.settings.password_hash_memory_cost_kib),
+            "PASSWORD_HASH_PARALLELISM": str(backend.settings.password_hash_parallelism),
             **(environment or {}),
         }
         self.process: asyncio.subprocess.Process | None = None

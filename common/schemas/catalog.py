@@ -20,7 +20,7 @@ from common.models.catalog import (
     PRODUCT_NAME_MAX,
     SKU_MAX,
 )
-from common.schemas.fields import MoneyAmount, trimmed
+from common.schemas.fields import MoneyAmount, PositiveMoneyAmount, trimmed
 
 CategoryName = Annotated[str, trimmed(CATEGORY_NAME_MAX)]
 CategoryDescription = Annotated[str, trimmed(CATEGORY_DESCRIPTION_MAX)]
@@ -39,9 +39,11 @@ ProductName = Annotated[str, trimmed(PRODUCT_NAME_MAX)]
 ProductDescription = Annotated[str, trimmed(PRODUCT_DESCRIPTION_MAX)]
 ImageUrl = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=IMAGE_URL_MAX, pattern=r"^https?://\S+$"),
+    StringConstraints(
+        strip_whitespace=True, max_length=IMAGE_URL_MAX, pattern=r"^https?://[^\s\x00\x85]+$"
+    ),
 ]
-Price = Annotated[MoneyAmount, Field(gt=0)]
+Price = PositiveMoneyAmount
 CostPrice = Annotated[MoneyAmount, Field(ge=0)]
 Threshold = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 StockLevel = Annotated[int, Field(ge=0, le=MAX_STOCK)]

@@ -16,9 +16,13 @@ from common.models.identity import (
     Role,
 )
 from common.schemas.base import Schema
+from common.schemas.fields import trimmed
 from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# `\x85` spelled out: in Rust's `\s` (what pydantic checks with), not in ECMA-262's (what the
+# spec is read with); NUL is never part of an address.
+_ADDRESS_PART = r"[^@\s\x00\x85]+"
+EMAIL_PATTERN = re.compile(rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$")
 # Trimmed and lower-cased before it is stored or compared: that is what makes e-mails unique
 # regardless of case. The shape check is deliberately loose; ownership is what matters.
 EmailAddress = Annotated[
@@ -32,16 +36,16 @@ EmailAddress = Annotated[
     ),
 ]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
-FullName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=FULL_NAME_MAX_LENGTH)
-]
+FullName = Annotated[str, trimmed(FULL_NAME_MAX_LENGTH)]
 Phone = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True,
         min_length=3,
         max_length=PHONE_MAX_LENGTH,
-        pattern=r"^\+?[0-9 ()\-.]+$",
+        # Spaces only inside, so the documented minLength still holds once the value is
+        # stripped.
+        pattern=r"^\+?[0-9()\-.]([0-9 ()\-.]*[0-9()\-.])?$",
     ),
 ]
 

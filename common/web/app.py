@@ -18,6 +18,7 @@ from common.config import Settings, get_settings
 from common.db.engine import Database
 from common.web.errors import install_error_handlers
 from common.web.health import router as health_router
+from common.web.limits import BodySizeLimitMiddleware
 from common.web.logging import configure_logging
 from common.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from common.web.openapi import install_openapi
@@ -38,13 +39,15 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     background_tasks: Sequence[BackgroundTask] = (),
+    own_body_limit_paths: Sequence[str] = (),
 ) -> FastAPI:
     """Build a service. `routers` are mounted under `/api/v1`, `root_routers` at `/`.
 
     The engine is created when the app starts and disposed when it stops. Pass `database` to
     run on engines the caller owns (tests); they are then left open at shutdown.
     `background_tasks` start after the engine and are cancelled (and awaited) before it is
-    disposed.
+    disposed. `own_body_limit_paths` (uploads) enforce a body limit of their own instead of
+    `MAX_BODY_BYTES`.
     """
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json, service=title)
@@ -100,6 +103,11 @@ def create_app(
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER, "Location", "Retry-After"],
         )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        exempt_paths=own_body_limit_paths,
+    )
     # Added last, so it is the outermost: every response, even a crash, carries the id.
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -35,7 +35,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
-    """Spec with the product's tags, where every 422 and 503 is a problem+json body."""
+    """Spec with the product's tags, where every 422 and 503 is a problem+json body, and
+    every operation with a body documents 400 (unparseable) and 413 (too large)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -50,6 +51,13 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
             license_info={"name": "MIT"},
         )
         problem_ref = {"$ref": "#/components/schemas/Problem"}
+
+        def problem(status: int) -> dict[str, Any]:
+            return {
+                "description": _DESCRIPTIONS[status],
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}},
+            }
+
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         if "Problem" not in components:
             components["Problem"] = Problem.model_json_schema(
@@ -63,17 +71,12 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
             for operation in path_item.values():
                 responses = operation.setdefault("responses", {})
                 if "422" in responses:
-                    responses["422"] = {
-                        "description": _DESCRIPTIONS[422],
-                        "content": {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}},
-                    }
-                responses.setdefault(
-                    "503",
-                    {
-                        "description": _DESCRIPTIONS[503],
-                        "content": {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}},
-                    },
-                )
+                    responses["422"] = problem(422)
+                if "requestBody" in operation:
+                    # Any body may be unparseable (400) or over `MAX_BODY_BYTES` (413).
+                    for status in (400, 413):
+                        responses.setdefault(str(status), problem(status))
+                responses.setdefault("503", problem(503))
         app.openapi_schema = schema
         return schema
 

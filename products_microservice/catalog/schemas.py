@@ -6,12 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, computed_field, model_validator
+from pydantic import Field, computed_field
 
 from common.inventory import StockStatus, stock_status_of
 from common.models.catalog import MAX_STOCK, ProductStatus
 from common.schemas import Schema
-from common.schemas.base import refuse_nulls
+from common.schemas.base import PatchSchema
 from common.schemas.catalog import (
     CategoryDescription,
     CategoryName,
@@ -35,14 +35,11 @@ class CategoryCreate(Schema):
     description: CategoryDescription | None = None
 
 
-class CategoryUpdate(Schema):
+class CategoryUpdate(PatchSchema):
+    clearable = frozenset({"description"})
+
     name: CategoryName | None = None
     description: CategoryDescription | None = None
-
-    @model_validator(mode="after")
-    def _name_not_null(self) -> CategoryUpdate:
-        refuse_nulls(self, {"description"})
-        return self
 
 
 class CategoryRead(Schema):
@@ -74,9 +71,11 @@ class ProductCreate(Schema):
     initial_stock: int = Field(default=0, ge=0, le=MAX_STOCK)
 
 
-class ProductUpdate(Schema):
+class ProductUpdate(PatchSchema):
     """Any subset of the product's fields. Stock is not here: it moves only through the
     inventory ledger."""
+
+    clearable = frozenset({"description", "cost_price", "image_url"})
 
     sku: Sku | None = None
     name: ProductName | None = None
@@ -87,11 +86,6 @@ class ProductUpdate(Schema):
     image_url: ImageUrl | None = None
     low_stock_threshold: Threshold | None = None
     status: ProductStatus | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_not_null(self) -> ProductUpdate:
-        refuse_nulls(self, {"description", "cost_price", "image_url"})
-        return self
 
 
 class ProductRead(Schema):

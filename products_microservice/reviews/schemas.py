@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, StringConstraints
 
 from common.models.review import (
     MAX_RATING,
@@ -18,29 +18,20 @@ from common.models.review import (
     ReviewStatus,
 )
 from common.schemas import Schema
-from common.schemas.base import refuse_nulls
+from common.schemas.base import PatchSchema
+from common.schemas.fields import TEXT_PATTERN
 
 
-def _plain_text(value: str) -> str:
-    # Stored exactly as given (no trimming, no HTML escaping: clients render it as text), but
-    # a NUL byte is never text, and an all-blank review says nothing.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
+# Stored exactly as given (no trimming, no HTML escaping: clients render it as text), but a NUL
+# byte is never text, and an all-blank review says nothing: `TEXT_PATTERN` refuses both.
+def _plain_text(max_length: int) -> StringConstraints:
+    return StringConstraints(min_length=1, max_length=max_length, pattern=TEXT_PATTERN)
 
 
 Rating = Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING)]
-ReviewTitle = Annotated[
-    str, Field(min_length=1, max_length=REVIEW_TITLE_MAX), AfterValidator(_plain_text)
-]
-ReviewBody = Annotated[
-    str, Field(min_length=1, max_length=REVIEW_BODY_MAX), AfterValidator(_plain_text)
-]
-ModerationNote = Annotated[
-    str, Field(min_length=1, max_length=MODERATION_NOTE_MAX), AfterValidator(_plain_text)
-]
+ReviewTitle = Annotated[str, _plain_text(REVIEW_TITLE_MAX)]
+ReviewBody = Annotated[str, _plain_text(REVIEW_BODY_MAX)]
+ModerationNote = Annotated[str, _plain_text(MODERATION_NOTE_MAX)]
 ReviewSort = Literal["newest", "rating"]
 
 
@@ -50,17 +41,14 @@ class ReviewCreate(Schema):
     body: ReviewBody
 
 
-class ReviewUpdate(Schema):
+class ReviewUpdate(PatchSchema):
     """Any subset; `title: null` removes the title. An author's edit goes back to moderation."""
+
+    clearable = frozenset({"title"})
 
     rating: Rating | None = None
     title: ReviewTitle | None = None
     body: ReviewBody | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_not_null(self) -> ReviewUpdate:
-        refuse_nulls(self, {"title"})
-        return self
 
 
 class ModerationDecision(StrEnum):

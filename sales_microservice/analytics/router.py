@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from common.db.dialect import Interval
+from common.schemas.fields import Day, Id
 from common.security import RequireAdmin
 from common.web import ReadSessionDep, SettingsDep, problem_responses
 from common.web.csv import CSV_RESPONSE, csv_response, wants_csv
@@ -37,15 +38,16 @@ DEFAULT_DAYS = 30
 MAX_IDS = 100
 RESPONSES = {**problem_responses(422), **CSV_RESPONSE}
 
-IdList = Annotated[list[int], Query(max_length=MAX_IDS)]
+# Ids are INT columns: a larger number can match nothing, and overflows the driver.
+IdList = Annotated[list[Id], Query(max_length=MAX_IDS)]
 
 
 def report_filter(
     settings: SettingsDep,
     start: Annotated[
-        date | None, Query(description="First day, store time (default: 30 days ago)")
+        Day | None, Query(description="First day, store time (default: 30 days ago)")
     ] = None,
-    end: Annotated[date | None, Query(description="Last day, inclusive (default: today)")] = None,
+    end: Annotated[Day | None, Query(description="Last day, inclusive (default: today)")] = None,
     product_id: IdList = [],  # noqa: B006  (FastAPI copies defaults per request)
     category_id: IdList = [],  # noqa: B006
     compare: Compare = Compare.none,

@@ -3,12 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AwareDatetime
 
 from common.db.pagination import paginate
 from common.models.sales import Sale
 from common.sales import record_sale
 from common.schemas import Page, PageDep
+from common.schemas.fields import Instant
 from common.security import AdminUser, RequireAdmin
 from common.web import API_PREFIX, ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.sales import service
@@ -63,8 +63,8 @@ async def list_sales(
     product_id: IdQuery = None,
     category_id: IdQuery = None,
     order_id: IdQuery = None,
-    start: Annotated[AwareDatetime | None, Query(description="Inclusive")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="Exclusive")] = None,
+    start: Annotated[Instant | None, Query(description="Inclusive")] = None,
+    end: Annotated[Instant | None, Query(description="Exclusive")] = None,
     sort: SaleSort = SaleSort.newest,
 ) -> Page[SaleRead]:
     statement = service.list_sales_statement(

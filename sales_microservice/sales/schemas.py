@@ -4,10 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from common.models.sales import SaleKind
 from common.schemas import Schema
+from common.schemas.fields import Instant, PositiveMoneyAmount
 
 MAX_QUANTITY = 1_000_000
 
@@ -15,10 +16,10 @@ MAX_QUANTITY = 1_000_000
 class SaleCreate(Schema):
     product_id: int = Field(ge=1, le=2_147_483_647)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
-    unit_price: Decimal | None = Field(
-        default=None, gt=0, max_digits=12, decimal_places=2, description="Defaults to the price"
+    unit_price: PositiveMoneyAmount | None = Field(
+        default=None, description="Defaults to the price"
     )
-    sold_at: AwareDatetime | None = Field(
+    sold_at: Instant | None = Field(
         default=None, description="When it sold (with a UTC offset); defaults to now"
     )
 

@@ -4,10 +4,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from common.models.identity import WalletEntryKind
 from common.schemas.base import Schema
+from common.schemas.fields import DecimalText, trimmed
 from common.wallet import MAX_WALLET_AMOUNT
 
 WalletAmount = Annotated[
@@ -19,8 +20,10 @@ WalletAmount = Annotated[
         description=f"Positive, at most 2 decimals, at most {MAX_WALLET_AMOUNT}",
         examples=["25.00"],
     ),
+    # 100000.00 itself is accepted too; a pattern cannot also say "at most 100000".
+    DecimalText(integer_digits=5, positive=True),
 ]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, trimmed(500)]
 
 
 class TopUp(Schema):
