@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
@@ -237,7 +238,10 @@ _SORT_COLUMNS: dict[str, Any] = {
 }
 
 
+@cache
 def _product_select() -> Select[tuple[Product]]:
+    """Built once: statements are immutable, and building the loader options costs more than
+    a primary-key read takes. (The reservations' "now" is a bind evaluated per execution.)"""
     return select(Product).options(joinedload(Product.category), with_reserved(), *with_ratings())
 
 
