@@ -165,6 +165,40 @@ class LockedStock:
         return self.on_hand - self.reserved
 
 
+@lru_cache(maxsize=1)
+def _lock_stock_statements() -> tuple[Select[Any], Select[Any]]:
+    """Built once: this is on every sale's path, and building and hashing the statements cost
+    more than the database takes to answer them."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    # One index probe per product (product_id, created_at), read in the same round trip.
+    last_movement = (
+        select(func.max(InventoryMovement.created_at))
+        .where(InventoryMovement.product_id == Product.id)
+        .scalar_subquery()
+    )
+    locking_read = (
+        select(
+            Product.id,
+            Product.status,
+            Product.price,
+            Product.cost_price,
+            Product.category_id,
+            Product.stock_on_hand,
+            last_movement.label("last_movement_at"),
+        )
+        .where(Product.id.in_(ids))
+        .order_by(Product.id)
+        .with_for_update()
+    )
+    holds = (
+        select(StockReservationItem.product_id, func.sum(StockReservationItem.quantity))
+        .where(StockReservationItem.product_id.in_(ids), *_holding())
+        .group_by(StockReservationItem.product_id)
+        .with_for_update(read=True)
+    )
+    return locking_read, holds
+
+
 async def lock_stock(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, LockedStock]:
     """Lock the products' rows in ascending id order and read, under those locks, what is on
     hand and what reservations hold. Unknown ids are simply absent from the result.
@@ -177,34 +211,9 @@ async def lock_stock(session: AsyncSession, product_ids: Iterable[int]) -> dict[
     if not ids:
         return {}
     await begin_writing(session, cast(Table, Product.__table__), ids)
-    # One index probe per product (product_id, created_at), read in the same round trip.
-    last_movement = (
-        select(func.max(InventoryMovement.created_at))
-        .where(InventoryMovement.product_id == Product.id)
-        .scalar_subquery()
-    )
-    rows = (
-        await session.execute(
-            select(
-                Product.id,
-                Product.status,
-                Product.price,
-                Product.cost_price,
-                Product.category_id,
-                Product.stock_on_hand,
-                last_movement.label("last_movement_at"),
-            )
-            .where(Product.id.in_(ids))
-            .order_by(Product.id)
-            .with_for_update()
-        )
-    ).all()
-    held_rows = await session.execute(
-        select(StockReservationItem.product_id, func.sum(StockReservationItem.quantity))
-        .where(StockReservationItem.product_id.in_(ids), *_holding())
-        .group_by(StockReservationItem.product_id)
-        .with_for_update(read=True)
-    )
+    locking_read, holds = _lock_stock_statements()
+    rows = (await session.execute(locking_read, {"ids": ids})).all()
+    held_rows = await session.execute(holds, {"ids": ids})
     held = {product_id: int(units) for product_id, units in held_rows.all()}
     return {
         row.id: LockedStock(
@@ -294,6 +303,29 @@ class StockChange:
     note: str | None = None
 
 
+@lru_cache(maxsize=2)
+def _guarded_update(*, compare: bool) -> Update:
+    """The only statement that changes a product's stock: by `delta`, only while the level
+    stays between `floor` and `MAX_STOCK` (and, when `compare`, only from
+    `expected_on_hand`); its row count says whether it happened. Built once."""
+    new_level = Product.stock_on_hand + bindparam("delta", type_=Integer())
+    guarded = (
+        update(Product)
+        .where(
+            Product.id == bindparam("product_id", type_=Integer()),
+            new_level >= bindparam("floor", type_=Integer()),
+            new_level <= MAX_STOCK,
+        )
+        .values(stock_on_hand=new_level)
+        .execution_options(synchronize_session=False)
+    )
+    if compare:
+        guarded = guarded.where(
+            Product.stock_on_hand == bindparam("expected_on_hand", type_=Integer())
+        )
+    return guarded
+
+
 async def record_movement(
     session: AsyncSession,
     *,
@@ -331,16 +363,18 @@ async def record_movement(
     floor = locked.reserved if locked is not None and delta < 0 else 0
     # With the caller's lock read, the date is known (and a backdate refused) before writing.
     created_at = _not_before(locked.last_movement_at, at) if locked is not None else None
-    new_level = Product.stock_on_hand + delta
-    guarded = (
-        update(Product)
-        .where(Product.id == product_id, new_level >= floor, new_level <= MAX_STOCK)
-        .values(stock_on_hand=new_level)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            _guarded_update(compare=expected_on_hand is not None),
+            {
+                "product_id": product_id,
+                "delta": delta,
+                "floor": floor,
+                "expected_on_hand": expected_on_hand,
+            },
+        ),
     )
-    if expected_on_hand is not None:
-        guarded = guarded.where(Product.stock_on_hand == expected_on_hand)
-    result = cast(CursorResult[Any], await session.execute(guarded))
     if result.rowcount != 1:
         await _raise_refusal(session, product_id, delta=delta, expected_on_hand=expected_on_hand)
 

@@ -4,7 +4,6 @@ through `_book`, so analytics see everything exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Table, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db.dialect import upsert
+from common.db.dialect import accumulate
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
 from common.inventory import (
@@ -227,20 +226,13 @@ ROLLUPS: tuple[tuple[type[SalesDaily] | type[SalesDailyCategory], tuple[str, ...
 )
 
 
-def _accumulate_into(table: Table) -> Callable[[Any], dict[str, Any]]:
-    def set_(incoming: Any) -> dict[str, Any]:
-        return {name: table.c[name] + getattr(incoming, name) for name in ACCUMULATED}
-
-    return set_
-
-
 async def _add_to_rollup(session: AsyncSession, sale: Sale) -> None:
     values = _rollup_values(sale)
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind().dialect
     for model, keys in ROLLUPS:
         table: Table = model.__table__  # type: ignore[assignment]
-        statement = upsert(dialect, table, conflict_columns=keys, set_=_accumulate_into(table))
-        await session.execute(statement, [{name: values[name] for name in (*keys, *ACCUMULATED)}])
+        statement = accumulate(dialect, table, key=keys, columns=ACCUMULATED)
+        await session.execute(statement, {name: values[name] for name in (*keys, *ACCUMULATED)})
 
 
 def _when(condition: ColumnElement[bool], then: Any, otherwise: Any) -> ColumnElement[Any]:

@@ -36,7 +36,7 @@ from common.config import Settings
 from common.db.types import utcnow
 from common.errors import Forbidden, Unauthenticated
 from common.models.identity import Role, UserAccount
-from common.web.dependencies import get_app_settings, get_database
+from common.web.dependencies import database_of, settings_of
 
 JWT_ALGORITHM = "HS256"
 # Names, not secrets (ruff's S105 matches the word "token").
@@ -224,11 +224,11 @@ async def get_optional_user(
     """`None` without a bearer token; a token that is sent must be valid (never ignored)."""
     if token is None:
         return None
-    settings = get_app_settings(request)
+    settings = settings_of(request)
     user_id = decode_access_token(token, settings)
     # A short session of its own: the endpoint may run its work in a unit of work on another
     # connection, and this one should not stay checked out meanwhile.
-    async with get_database(request).session_factory() as session:
+    async with database_of(request).session_factory() as session:
         row = (
             await session.execute(
                 select(UserAccount.email, UserAccount.role, UserAccount.is_active).where(

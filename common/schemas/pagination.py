@@ -41,14 +41,14 @@ class CursorParams(BaseModel):
     cursor: str | None = Field(None, max_length=512)
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
 
-def _cursor_params(
+async def _cursor_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the previous page")

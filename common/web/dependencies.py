@@ -15,27 +15,39 @@ from common.db.transaction import run_in_transaction
 T = TypeVar("T")
 
 
-def get_database(request: Request) -> Database:
+# Every dependency is `async def`, even those that await nothing: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread handoff on every request (`tests/test_app.py` checks).
+
+
+def database_of(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def get_app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
+async def get_app_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session. The transaction commits once, after the endpoint returns and
     before the response is sent (the dependency has function scope); any error rolls it back."""
-    async with get_database(request).session_factory() as session:
+    async with database_of(request).session_factory() as session:
         yield session
         await session.commit()
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session on the read replica when `DATABASE_READ_URL` is set, else on the primary."""
-    async with get_database(request).read_session_factory() as session:
+    async with database_of(request).read_session_factory() as session:
         yield session
 
 
@@ -52,8 +64,8 @@ class UnitOfWork:
         )
 
 
-def get_unit_of_work(request: Request) -> UnitOfWork:
-    return UnitOfWork(get_database(request))
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    return UnitOfWork(database_of(request))
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -45,7 +45,7 @@ from common.config import Settings
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
 from common.models.identity import IdempotencyRecord, IdempotencyStatus
-from common.web.dependencies import UnitOfWork, get_app_settings, get_database
+from common.web.dependencies import UnitOfWork, database_of, settings_of
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ async def _delete_claim(session: AsyncSession, claim: _Claimed) -> None:
     )
 
 
-def get_idempotency(
+async def get_idempotency(
     request: Request,
     key: Annotated[
         str | None,
@@ -314,8 +314,8 @@ def get_idempotency(
 ) -> Idempotency:
     return Idempotency(
         key=key,
-        uow=UnitOfWork(get_database(request)),
-        settings=get_app_settings(request),
+        uow=UnitOfWork(database_of(request)),
+        settings=settings_of(request),
         method=request.method,
         path=request.url.path,
     )

@@ -42,7 +42,7 @@ RESPONSES = {**problem_responses(422), **CSV_RESPONSE}
 IdList = Annotated[list[Id], Query(max_length=MAX_IDS)]
 
 
-def report_filter(
+async def report_filter(
     settings: SettingsDep,
     start: Annotated[
         Day | None, Query(description="First day, store time (default: 30 days ago)")

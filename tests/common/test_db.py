@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from common.db import Money, UTCDateTime, build_engine, build_session_factory
-from common.db.dialect import INTERVALS, date_bucket, is_retryable, upsert
+from common.db.dialect import INTERVALS, accumulate, date_bucket, is_retryable, upsert
 from common.db.transaction import run_in_transaction
 from tests.conftest import make_settings
 
@@ -161,6 +161,25 @@ async def test_upsert_inserts_then_accumulates(session: AsyncSession) -> None:
     await session.execute(statement, [{**row, "units": 2, "revenue": Decimal("10.50")}])
     await session.execute(statement, [{**row, "units": 3, "revenue": Decimal("0.25")}])
     await session.execute(statement, [{**row, "sku": "MUG-2", "units": 1, "revenue": 1}])
+    rows = (await session.execute(select(rollup).order_by(rollup.c.sku))).all()
+    assert [(r.sku, r.units, r.revenue) for r in rows] == [
+        ("MUG-1", 5, Decimal("10.75")),
+        ("MUG-2", 1, Decimal("1.00")),
+    ]
+
+
+async def test_accumulate_is_one_cached_statement_that_adds_up(session: AsyncSession) -> None:
+    dialect = session.bind.dialect
+    statement = accumulate(dialect, rollup, key=["day", "sku"], columns=["units", "revenue"])
+    # Compiled once per dialect and table, and cacheable (an upsert construct is neither).
+    assert (
+        accumulate(dialect, rollup, key=["day", "sku"], columns=["units", "revenue"]) is statement
+    )
+    assert statement._generate_cache_key() is not None
+    row = {"day": date(2025, 5, 1), "sku": "MUG-1"}
+    await session.execute(statement, {**row, "units": 2, "revenue": Decimal("10.50")})
+    await session.execute(statement, {**row, "units": 3, "revenue": Decimal("0.25")})
+    await session.execute(statement, {**row, "sku": "MUG-2", "units": 1, "revenue": Decimal(1)})
     rows = (await session.execute(select(rollup).order_by(rollup.c.sku))).all()
     assert [(r.sku, r.units, r.revenue) for r in rows] == [
         ("MUG-1", 5, Decimal("10.75")),

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
 from httpx import AsyncClient
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from starlette.routing import BaseRoute
 
 from common.config import Settings
 from common.db import Database
 from common.errors import Conflict
 from common.web import SessionDep, create_app
+from products_microservice.main import build_app as build_products_app
+from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import make_settings, serve
 
 PROBLEM = "application/problem+json"
@@ -238,3 +245,49 @@ async def test_openapi_documents_problem_bodies(client: AsyncClient) -> None:
     }
     assert "503" in responses
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+# FastAPI runs a plain `def` dependency in its thread pool: a thread handoff on every request.
+# Only the login form (a FastAPI class, on a path bound by password hashing) may.
+THREADPOOL_ALLOWED = {"OAuth2PasswordRequestForm"}
+
+
+def _runs_in_threadpool(call: object) -> bool:
+    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+        return False
+    if inspect.isclass(call) or inspect.isfunction(call) or inspect.ismethod(call):
+        return True
+    return not inspect.iscoroutinefunction(type(call).__call__)  # a security scheme instance
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[object]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _dependency_calls(sub)
+
+
+def _route_dependency_calls(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, object]]:
+    """Every dependency of every API route, with those its routers add when included."""
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            for depends in route.include_context.dependencies:  # type: ignore[attr-defined]
+                dependant = get_dependant(path="", call=depends.dependency)
+                for call in (depends.dependency, *_dependency_calls(dependant)):
+                    yield router.prefix, call
+            yield from _route_dependency_calls(router.routes)
+        elif isinstance(route, APIRoute):
+            for call in _dependency_calls(route.dependant):
+                yield route.path, call
+
+
+@pytest.mark.parametrize("build", [build_products_app, build_sales_app], ids=["products", "sales"])
+def test_no_dependency_runs_in_the_threadpool(build: Callable[[], FastAPI]) -> None:
+    calls = list(_route_dependency_calls(build().routes))
+    assert len(calls) > 20  # the walk reached the routers
+    offenders = {
+        f"{path}: {getattr(call, '__qualname__', call)}"
+        for path, call in calls
+        if _runs_in_threadpool(call) and getattr(call, "__name__", None) not in THREADPOOL_ALLOWED
+    }
+    assert not offenders
