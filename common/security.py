@@ -29,7 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from starlette.concurrency import run_in_threadpool
 
 from common.config import Settings
@@ -218,6 +218,12 @@ class Principal:
         return self.is_admin or self.id == user_id
 
 
+# Every authenticated request runs this: built once, so its cache key is worked out once.
+_ACCOUNT_OF_TOKEN = select(UserAccount.email, UserAccount.role, UserAccount.is_active).where(
+    UserAccount.id == bindparam("user_id", type_=Integer())
+)
+
+
 async def get_optional_user(
     request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Principal | None:
@@ -229,13 +235,7 @@ async def get_optional_user(
     # A short session of its own: the endpoint may run its work in a unit of work on another
     # connection, and this one should not stay checked out meanwhile.
     async with database_of(request).session_factory() as session:
-        row = (
-            await session.execute(
-                select(UserAccount.email, UserAccount.role, UserAccount.is_active).where(
-                    UserAccount.id == user_id
-                )
-            )
-        ).one_or_none()
+        row = (await session.execute(_ACCOUNT_OF_TOKEN, {"user_id": user_id})).one_or_none()
     if row is None:
         raise _invalid_token("The account of this token no longer exists.")
     if not row.is_active:

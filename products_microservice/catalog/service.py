@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -259,13 +259,21 @@ async def list_products(
     return await paginate(session, statement, page, schema=ProductRead)
 
 
-async def get_product(session: AsyncSession, product_id: int) -> Product:
-    product = await session.scalar(
+@cache
+def _product_by_id() -> Select[tuple[Product]]:
+    """The whole statement built once with the id as a parameter: SQLAlchemy then works out
+    its cache key once too, which for a statement with these loader options cost a third of
+    a product read."""
+    return (
         _product_select()
-        .where(Product.id == product_id)
+        .where(Product.id == bindparam("product_id", type_=Integer()))
         # Refresh an instance already in the session: `reserved` is loaded per query.
         .execution_options(populate_existing=True)
     )
+
+
+async def get_product(session: AsyncSession, product_id: int) -> Product:
+    product = await session.scalar(_product_by_id(), {"product_id": product_id})
     if product is None:
         raise ProductNotFound(f"No product with id {product_id}.")
     return product
