@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.accounts import (
@@ -14,6 +14,7 @@ from common.accounts import (
     get_account,
     revoke_all_refresh_tokens,
 )
+from common.db.dialect import begin_writing
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden
 from common.models.identity import Role, UserAccount
@@ -33,6 +34,11 @@ class BalanceNotZero(Conflict):
 class OpenOrdersExist(Conflict):
     code = "open_orders"
     title = "Customer has open orders"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "The last active admin cannot be removed"
 
 
 class FieldNotAllowed(Forbidden):
@@ -71,6 +77,25 @@ async def has_open_orders(session: AsyncSession, customer_id: int) -> bool:
     return open_order is not None
 
 
+async def _keep_an_admin(session: AsyncSession, account_id: int) -> None:
+    """Refuse to demote or deactivate the last active admin: nobody could manage the shop.
+
+    Every such change first locks the rows of all active admins, in id order, so two admins
+    removing each other at once are serialized (the second sees one admin left) and never
+    wait on each other in a cycle."""
+    await begin_writing(session, cast(Table, UserAccount.__table__), [account_id])
+    admins = (
+        await session.scalars(
+            select(UserAccount.id)
+            .where(UserAccount.role == Role.admin.value, UserAccount.is_active.is_(True))
+            .order_by(UserAccount.id)
+            .with_for_update()
+        )
+    ).all()
+    if list(admins) == [account_id]:
+        raise LastAdmin("This is the last active admin; make another admin first.")
+
+
 async def update_customer(
     session: AsyncSession, *, customer_id: int, changes: CustomerUpdate, actor: Principal
 ) -> UserAccount:
@@ -79,6 +104,8 @@ async def update_customer(
     if forbidden and not actor.is_admin:
         raise FieldNotAllowed(f"Only an admin may change {', '.join(forbidden)}.", fields=forbidden)
     is_active = fields.pop("is_active", None)
+    if fields.get("role") == Role.customer:
+        await _keep_an_admin(session, customer_id)
     if is_active is False:
         account = await deactivate_customer(session, customer_id=customer_id)
     else:
@@ -101,6 +128,7 @@ async def update_customer(
 async def deactivate_customer(session: AsyncSession, *, customer_id: int) -> UserAccount:
     """Disable sign-in; history and money records stay. The account row is locked first, so
     a concurrent top-up either lands before (and this sees the balance) or is refused after."""
+    await _keep_an_admin(session, customer_id)
     account = await get_account(session, customer_id, for_update=True)
     if not account.is_active:
         return account

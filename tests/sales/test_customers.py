@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
 from sales_microservice.customers.service import has_open_orders
+from sales_microservice.main import build_app as build_sales_app
+from tests.conftest import serve
 from tests.factories import PASSWORD, bearer, make_account, unique_email
 
 REGISTER = "/api/v1/auth/register"
@@ -258,3 +262,64 @@ async def test_no_customer_has_open_orders_until_orders_exist(
     customer = await make_account(isolated_database, settings)
     async with isolated_database.session_factory() as session:
         assert await has_open_orders(session, customer.id) is False
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
+    sales_client: AsyncClient, isolated_database: Database, settings: Settings
+) -> None:
+    first = await make_account(isolated_database, settings, role=Role.admin)
+    as_first = bearer(first, settings)
+    for request in (
+        sales_client.patch(customer_url(first), json={"role": "customer"}, headers=as_first),
+        sales_client.patch(customer_url(first), json={"is_active": False}, headers=as_first),
+        sales_client.delete(customer_url(first), headers=as_first),
+    ):
+        response = await request
+        assert response.status_code == 409
+        assert response.json()["code"] == "last_admin"
+    assert (await read_back(sales_client, first, settings))["role"] == "admin"
+
+    # With a second admin, the first may step down; then the second is the last one.
+    second = await make_account(isolated_database, settings, role=Role.admin)
+    stepped_down = await sales_client.patch(
+        customer_url(first), json={"role": "customer"}, headers=as_first
+    )
+    assert (stepped_down.status_code, stepped_down.json()["role"]) == (200, "customer")
+    as_second = bearer(second, settings)
+    refused = await sales_client.delete(customer_url(second), headers=as_second)
+    assert refused.json()["code"] == "last_admin"
+    # An inactive admin does not count, and other changes to the last admin still work.
+    renamed = await sales_client.patch(
+        customer_url(second), json={"full_name": "Still In Charge"}, headers=as_second
+    )
+    assert renamed.status_code == 200
+    assert (await sales_client.delete(customer_url(first), headers=as_second)).status_code == 204
+
+
+@pytest.mark.mysql_only
+async def test_admins_removing_each_other_at_once_leave_one(
+    settings: Settings, committed_database: Database
+) -> None:
+    admins = [await make_account(committed_database, settings, role=Role.admin) for _ in range(4)]
+    app = build_sales_app(settings=settings, database=committed_database)
+    async for client in serve(app, "http://sales.test"):
+        # Every admin demotes or deactivates the next one, all at the same time.
+        responses = await asyncio.gather(
+            *(
+                client.patch(
+                    customer_url(admins[(index + 1) % len(admins)]),
+                    json={"role": "customer"} if index % 2 else {"is_active": False},
+                    headers=bearer(admin, settings),
+                )
+                for index, admin in enumerate(admins)
+            )
+        )
+    refused = [r for r in responses if r.status_code == 409]
+    assert {r.json()["code"] for r in refused} <= {"last_admin"}
+    assert all(r.status_code in (200, 409) for r in responses), [r.text for r in responses]
+    async with committed_database.session_factory() as session:
+        active_admins = await session.scalar(
+            select(func.count()).where(UserAccount.role == "admin", UserAccount.is_active)
+        )
+    assert active_admins >= 1
+    assert active_admins == len(admins) - (len(responses) - len(refused))
