@@ -217,7 +217,7 @@ def _import_products(args: argparse.Namespace) -> int:
 
 async def _sweep_once(batch_size: int) -> SweepResult:
     async with _open_database(get_settings()) as database:
-        return await sweep(database, batch_size=batch_size)
+        return await sweep(database, batch_size=batch_size, settings=get_settings())
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -227,7 +227,9 @@ def _sweep(args: argparse.Namespace) -> int:
         return 2
     result = asyncio.run(_sweep_once(batch_size))
     print(
-        f"expired {result.orders_expired} order(s) and {result.reservations_expired} reservation(s)"
+        f"expired {result.orders_expired} order(s) and {result.reservations_expired} "
+        f"reservation(s); deleted {result.idempotency_records_deleted} expired idempotency "
+        f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s)"
     )
     return 0
 

@@ -1,7 +1,10 @@
-"""The expiry sweeper: writes down that reservations and pending orders ran out of time.
+"""The expiry sweeper: writes down that reservations and pending orders ran out of time, and
+deletes what has no use any more (expired idempotency records, login-throttle windows that
+ended).
 
-Nothing depends on it having run (expired reservations stop holding stock at once, and an
-expired order cannot be paid); it keeps statuses, listings and reports honest. Any number of
+Nothing depends on it having run (expired reservations stop holding stock at once, an
+expired order cannot be paid, an expired idempotency key or throttle window is treated as
+absent); it keeps statuses, listings and reports honest and the tables small. Any number of
 replicas may sweep at once: each batch claims its rows with `FOR UPDATE SKIP LOCKED`, so
 replicas split the work instead of queueing on it, and a row an order payment holds is left
 for the next pass instead of being waited on.
@@ -11,15 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
+from common.db.base import Base
 from common.db.engine import Database
 from common.db.transaction import run_in_transaction
 from common.db.types import utcnow
+from common.models.identity import IdempotencyRecord, LoginThrottle
 from common.models.inventory import ReservationStatus, StockReservation
 from common.models.orders import CustomerOrder, OrderStatus
 from common.orders import change_order_status
@@ -33,16 +40,50 @@ EXPIRY_REASON = "not paid before the reservation expired"
 class SweepResult:
     orders_expired: int = 0
     reservations_expired: int = 0
+    idempotency_records_deleted: int = 0
+    login_throttles_deleted: int = 0
 
     def __add__(self, other: SweepResult) -> SweepResult:
         return SweepResult(
-            self.orders_expired + other.orders_expired,
-            self.reservations_expired + other.reservations_expired,
+            *(getattr(self, name) + getattr(other, name) for name in _COUNTS),
         )
 
+    @property
+    def anything(self) -> bool:
+        return any(getattr(self, name) for name in _COUNTS)
 
-async def sweep_batch(session: AsyncSession, *, batch_size: int) -> SweepResult:
-    """One batch: up to `batch_size` orders, then up to `batch_size` reservations."""
+    def full(self, batch_size: int) -> bool:
+        """Whether some kind of row filled its batch, so more may be waiting."""
+        return any(getattr(self, name) >= batch_size for name in _COUNTS)
+
+
+_COUNTS = tuple(name for name in SweepResult.__dataclass_fields__)
+
+
+async def _delete_claimed(
+    session: AsyncSession, model: type[Base], condition: ColumnElement[bool], batch_size: int
+) -> int:
+    """Delete up to `batch_size` rows matching `condition`, skipping rows someone holds (a
+    request reusing an expired idempotency key, a sign-in counting a failure)."""
+    table = cast(Table, model.__table__)
+    ids = (
+        await session.scalars(
+            select(table.c.id)
+            .where(condition)
+            .order_by(table.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if ids:
+        await session.execute(delete(table).where(table.c.id.in_(ids)))
+    return len(ids)
+
+
+async def sweep_batch(
+    session: AsyncSession, *, batch_size: int, login_window: timedelta
+) -> SweepResult:
+    """One batch: up to `batch_size` rows of each kind."""
     now = utcnow()
     orders = (
         await session.scalars(
@@ -74,20 +115,31 @@ async def sweep_batch(session: AsyncSession, *, batch_size: int) -> SweepResult:
         )
     ).all()
     await expire_reservations(session, reservation_ids)
-    return SweepResult(len(orders), len(reservation_ids))
+    # An expired record is ignored and replaced when its key comes back; this only frees room.
+    idempotency = await _delete_claimed(
+        session, IdempotencyRecord, IdempotencyRecord.expires_at <= now, batch_size
+    )
+    # A window that ended counts nothing: the next failure starts a new one anyway.
+    throttles = await _delete_claimed(
+        session, LoginThrottle, LoginThrottle.window_started_at <= now - login_window, batch_size
+    )
+    return SweepResult(len(orders), len(reservation_ids), idempotency, throttles)
 
 
-async def sweep(database: Database, *, batch_size: int) -> SweepResult:
-    """Sweep until a batch comes back short; each batch is its own short transaction."""
+async def sweep(database: Database, *, batch_size: int, settings: Settings) -> SweepResult:
+    """Sweep until no batch comes back full; each batch is its own short transaction."""
+    login_window = timedelta(seconds=settings.login_failure_window_seconds)
     total = SweepResult()
     while True:
         result = await run_in_transaction(
             database.session_factory,
-            lambda session: sweep_batch(session, batch_size=batch_size),
+            lambda session: sweep_batch(
+                session, batch_size=batch_size, login_window=login_window
+            ),
             attempts=database.retry_attempts,
         )
         total += result
-        if max(result.orders_expired, result.reservations_expired) < batch_size:
+        if not result.full(batch_size):
             return total
 
 
@@ -97,17 +149,11 @@ async def run_sweeper(database: Database, settings: Settings) -> None:
         return
     while True:
         try:
-            result = await sweep(database, batch_size=settings.sweep_batch_size)
+            result = await sweep(database, batch_size=settings.sweep_batch_size, settings=settings)
         except Exception:
             # A database outage must not end the loop: the next pass tries again.
             logger.exception("expiry sweep failed")
         else:
-            if result.orders_expired or result.reservations_expired:
-                logger.info(
-                    "expired stale orders and reservations",
-                    extra={
-                        "orders_expired": result.orders_expired,
-                        "reservations_expired": result.reservations_expired,
-                    },
-                )
+            if result.anything:
+                logger.info("swept expired rows", extra=asdict(result))
         await asyncio.sleep(settings.sweep_interval_seconds)
