@@ -133,9 +133,7 @@ async def sweep(database: Database, *, batch_size: int, settings: Settings) -> S
     while True:
         result = await run_in_transaction(
             database.session_factory,
-            lambda session: sweep_batch(
-                session, batch_size=batch_size, login_window=login_window
-            ),
+            lambda session: sweep_batch(session, batch_size=batch_size, login_window=login_window),
             attempts=database.retry_attempts,
         )
         total += result

@@ -6,12 +6,20 @@ fuzzer) never builds a request that validation then refuses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, Field, GetJsonSchemaHandler, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -90,8 +98,20 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _iso_8601(value: Any) -> Any:
+    """Dates and times as the spec offers them, ISO 8601 text. Pydantic would also read a
+    number (or a numeric string, as every query parameter is) as seconds since 1970, which
+    turns a client's mistake into a silent 1970 date."""
+    if isinstance(value, date):  # from Python code; datetime is a date too
+        return value
+    if isinstance(value, str) and re.match(r"^[0-9]{4}-", value):
+        return value
+    raise ValueError("expected ISO 8601 text such as 2026-03-01 or 2026-03-01T12:00:00Z")
+
+
 Instant = Annotated[
     AwareDatetime,
+    BeforeValidator(_iso_8601),
     AfterValidator(_in_business_years),
     AfterValidator(_to_utc),
     Field(json_schema_extra={"pattern": _YEAR_PATTERN}, examples=["2026-03-01T12:00:00Z"]),
@@ -100,6 +120,7 @@ Instant = Annotated[
 
 Day = Annotated[
     date,
+    BeforeValidator(_iso_8601),
     AfterValidator(_in_business_years),
     Field(json_schema_extra={"pattern": _YEAR_PATTERN}, examples=["2026-03-01"]),
 ]

@@ -16,7 +16,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from common.db import Database
@@ -29,6 +31,7 @@ SERVICES = {"products": PRODUCTS_APP, "sales": SALES_APP}
 # Examples per operation. SQLite gets the full run; MariaDB a smoke run that proves the same
 # inputs behave alike on the production dialect (strict types, column ranges) within the budget.
 EXAMPLES = {"sqlite": 30, "mysql": 8}
+NEGATIVE_EXAMPLES = {"sqlite": 15, "mysql": 5}
 
 
 @dataclass
@@ -77,13 +80,17 @@ def existing_ids(ctx: Context) -> dict[str, int]:
     }
 
 
-def cases(operation: schemathesis.APIOperation, ctx: Context) -> st.SearchStrategy[Any]:
+def cases(
+    operation: schemathesis.APIOperation,
+    ctx: Context,
+    mode: GenerationMode = GenerationMode.POSITIVE,
+) -> st.SearchStrategy[Any]:
     """Generated cases, and as many again with the path's ids pointing at real rows."""
     names = {parameter.name for parameter in operation.path_parameters}
     if not names:
-        return operation.as_strategy()
+        return operation.as_strategy(mode)
     ids = {name: value for name, value in existing_ids(ctx).items() if name in names}
-    return st.one_of(operation.as_strategy(), operation.as_strategy(path_parameters=ids))
+    return st.one_of(operation.as_strategy(mode), operation.as_strategy(mode, path_parameters=ids))
 
 
 def schema_valid_input_passes_validation(
@@ -107,7 +114,12 @@ def schema_valid_input_passes_validation(
 
 
 def fuzz_operation(
-    operation: schemathesis.APIOperation, *, headers: dict[str, str], ctx: Context, examples: int
+    operation: schemathesis.APIOperation,
+    *,
+    headers: dict[str, str],
+    ctx: Context,
+    examples: int,
+    mode: GenerationMode = GenerationMode.POSITIVE,
 ) -> None:
     @settings(
         max_examples=examples,
@@ -118,7 +130,7 @@ def fuzz_operation(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=cases(operation, ctx))
+    @given(case=cases(operation, ctx, mode))
     def run(case: schemathesis.Case) -> None:
         case.call_and_validate(
             headers=headers,
@@ -130,13 +142,11 @@ def fuzz_operation(
     run()
 
 
-@pytest.mark.parametrize("role", ["admin", "customer"])
-@pytest.mark.parametrize("service", list(SERVICES))
-def test_every_operation_survives_the_fuzzer(
-    fuzz_target: FuzzTarget, service: str, role: Role
+def fuzz_service(
+    target: FuzzTarget, service: str, role: Role, examples: int, mode: GenerationMode
 ) -> None:
-    ctx = fuzz_target.ctx
-    schema = schemathesis.openapi.from_url(fuzz_target.urls[service] + "/openapi.json")
+    ctx = target.ctx
+    schema = schemathesis.openapi.from_url(target.urls[service] + "/openapi.json")
     headers = ctx.headers[role]
     failures: list[str] = []
     operations = 0
@@ -144,14 +154,33 @@ def test_every_operation_survives_the_fuzzer(
         operation = result.ok()
         operations += 1
         try:
-            fuzz_operation(
-                operation,
-                headers=headers,
-                ctx=ctx,
-                examples=EXAMPLES[fuzz_target.backend_name],
-            )
+            fuzz_operation(operation, headers=headers, ctx=ctx, examples=examples, mode=mode)
+        except Unsatisfiable:
+            # Negative mode only: an operation with no parameters and no body has nothing
+            # whose schema a request could break.
+            assert mode is GenerationMode.NEGATIVE, operation.label
         # FailureGroup is a BaseExceptionGroup; catching it here reports every operation.
         except (Exception, FailureGroup) as error:
             failures.append(f"{operation.label}: {error}"[:1500])
     assert operations > 10  # the spec was really walked
     assert failures == [], "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["admin", "customer"])
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_every_operation_survives_the_fuzzer(
+    fuzz_target: FuzzTarget, service: str, role: Role
+) -> None:
+    examples = EXAMPLES[fuzz_target.backend_name]
+    fuzz_service(fuzz_target, service, role, examples, GenerationMode.POSITIVE)
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_every_operation_refuses_what_its_schema_forbids(
+    fuzz_target: FuzzTarget, service: str
+) -> None:
+    """Negative mode: requests that break the documented schema (wrong types, out-of-range
+    numbers, missing required fields, bad formats) must get a documented 4xx, never a 2xx
+    or a 5xx. As an admin, who reaches every operation."""
+    examples = NEGATIVE_EXAMPLES[fuzz_target.backend_name]
+    fuzz_service(fuzz_target, service, "admin", examples, GenerationMode.NEGATIVE)

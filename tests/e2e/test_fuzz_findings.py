@@ -149,3 +149,22 @@ async def test_a_phone_too_short_once_trimmed_is_outside_the_documented_pattern(
     assert len("78 ") >= phone["minLength"]
     assert not re.match(phone["pattern"], "78 ")
     assert re.match(phone["pattern"], "+33 1 23 45 67 89")
+
+
+@pytest.mark.parametrize("value", ["0.0004380328908835956", "1700000000", "86400"])
+async def test_numbers_are_not_dates_or_times(
+    products: AsyncClient, sales: AsyncClient, value: str
+) -> None:
+    """Negative mode found `end=0.00043` accepted as a moment of 1970 (pydantic reads numbers
+    as Unix times); the spec offers ISO 8601 text only."""
+    for client, path, params in (
+        (products, "/api/v1/products/1/inventory/movements", {"end": value}),
+        (products, "/api/v1/inventory", {"as_of": value}),
+        (sales, f"{ANALYTICS}/revenue", {"start": value}),
+    ):
+        response = await client.get(path, params=params)
+        assert response.status_code == 422, (path, response.text)
+        assert "ISO 8601" in response.json()["errors"][0]["detail"]
+    body = {"product_id": 1, "quantity": 1, "sold_at": int(float(value))}
+    recorded = await sales.post("/api/v1/sales", json=body)
+    assert (recorded.status_code, recorded.json()["errors"][0]["pointer"]) == (422, "#/sold_at")
