@@ -40,6 +40,7 @@ from common.demo import (
 )
 from common.errors import AppError
 from common.inventory import LedgerProblem, reconcile
+from common.ratings import RatingProblem, rating_problems
 from common.sales import rebuild_rollups
 from common.schemas.identity import EMAIL_PATTERN, normalize_email
 from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hash_password
@@ -103,12 +104,12 @@ async def create_admin(settings: Settings, *, email: str, password: str) -> bool
         return await run_in_transaction(database.session_factory, work)
 
 
-async def _find_ledger_problems() -> list[LedgerProblem]:
+async def _find_ledger_problems() -> tuple[list[LedgerProblem], list[RatingProblem]]:
     async with (
         _open_database(get_settings()) as database,
         database.session_factory() as session,
     ):
-        return await reconcile(session)
+        return await reconcile(session), await rating_problems(session)
 
 
 async def _rebuild(start: date | None, end: date | None) -> int:
@@ -127,16 +128,25 @@ def _rebuild_rollups(args: argparse.Namespace) -> int:
 
 
 def _check_ledger(_args: argparse.Namespace) -> int:
-    problems = asyncio.run(_find_ledger_problems())
-    if not problems:
-        print("ledger reconciled: every cached stock level equals the sum of its movements")
+    problems, ratings = asyncio.run(_find_ledger_problems())
+    if not problems and not ratings:
+        print(
+            "ledger reconciled: every cached stock level equals the sum of its movements, "
+            "and every product's rating counters its approved reviews"
+        )
         return 0
-    print(f"{len(problems)} ledger problem(s):")
+    print(f"{len(problems) + len(ratings)} ledger problem(s):")
     for problem in problems:
         where = f" movement {problem.movement_id}" if problem.movement_id is not None else ""
         print(
             f"  product {problem.product_id} ({problem.sku}){where}: "
             f"{problem.problem}: {problem.detail}"
+        )
+    for rating in ratings:
+        print(
+            f"  product {rating.product_id} ({rating.sku}): rating_mismatch: counters say "
+            f"{rating.counted[0]} approved reviews totalling {rating.counted[1]}, the reviews "
+            f"{rating.actual[0]} totalling {rating.actual[1]}"
         )
     return 1
 
@@ -321,8 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check-ledger",
-        help="prove every product's cached stock equals the sum of its movements "
-        "(exit 1 and list the products when not)",
+        help="prove every product's cached stock equals the sum of its movements, and its "
+        "rating counters its approved reviews (exit 1 and list the products when not)",
     )
     check.set_defaults(handler=_check_ledger)
 

@@ -56,6 +56,7 @@ from common.models.inventory import (
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind
+from common.ratings import recount_ratings
 from common.sales import business_date, rebuild_rollups
 
 CENT = Decimal("0.01")
@@ -1144,6 +1145,7 @@ async def seed_demo(
         await store.seed_wallets()
         await store.writer.flush()
         await store.store_levels()
+        await recount_ratings(session)
         store.stage("rollups")
         await rebuild_rollups(session)
         store.progress.update()

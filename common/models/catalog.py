@@ -10,6 +10,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from common.db.base import MYSQL_TABLE_ARGS, Base, TimestampMixin
+from common.db.types import CENT
 
 # Bounds shared by the columns and the request schemas, so input never overflows a column.
 CATEGORY_NAME_MAX = 100
@@ -53,6 +54,11 @@ class Category(TimestampMixin, Base):
     products: Mapped[list[Product]] = relationship(back_populates="category", lazy="raise")
 
 
+def rating_average(total: int, count: int) -> Decimal | None:
+    """The mean of `count` ratings adding up to `total`, to the cent; `None` without any."""
+    return (Decimal(total) / count).quantize(CENT) if count else None
+
+
 class Product(TimestampMixin, Base):
     __tablename__ = "product"
     __table_args__ = (
@@ -94,9 +100,13 @@ class Product(TimestampMixin, Base):
     # Units held by active reservations; loaded per query with
     # `common.inventory.with_reserved()`, so the rule lives in one place.
     reserved: Mapped[int] = query_expression()
-    # Over approved reviews, loaded per query like `reserved` (the products service's
-    # `with_ratings()`), so the catalog never keeps a second copy of the reviews to drift.
-    rating_count: Mapped[int] = query_expression()
-    rating_average: Mapped[Decimal | None] = query_expression()
+    # Approved reviews: how many, and the sum of their ratings. Kept by `common.ratings` in
+    # the transaction of every review change, so a read aggregates nothing.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    rating_total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     category: Mapped[Category] = relationship(back_populates="products", lazy="raise")
+
+    @property
+    def rating_average(self) -> Decimal | None:
+        return rating_average(self.rating_total, self.rating_count)

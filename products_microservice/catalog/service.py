@@ -36,7 +36,6 @@ from products_microservice.catalog.schemas import (
     ProductSort,
     ProductUpdate,
 )
-from products_microservice.reviews.service import with_ratings
 
 
 class CategoryNotFound(NotFound):
@@ -242,7 +241,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 def _product_select() -> Select[tuple[Product]]:
     """Built once: statements are immutable, and building the loader options costs more than
     a primary-key read takes. (The reservations' "now" is a bind evaluated per execution.)"""
-    return select(Product).options(joinedload(Product.category), with_reserved(), *with_ratings())
+    return select(Product).options(joinedload(Product.category), with_reserved())
 
 
 async def list_products(

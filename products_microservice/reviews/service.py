@@ -8,22 +8,21 @@ them (404), so nobody learns that another customer's pending or rejected review 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import with_expression
-from sqlalchemy.orm.interfaces import ORMOption
 
+from common.db.dialect import begin_writing
 from common.db.pagination import paginate
 from common.db.transaction import flush_unique
-from common.db.types import CENT, Money, utcnow
+from common.db.types import utcnow
 from common.errors import Conflict, Forbidden, NotFound
 from common.inventory import ProductNotFound
 from common.models.catalog import Product, ProductStatus
 from common.models.identity import UserAccount
 from common.models.review import MAX_RATING, MIN_RATING, Review, ReviewStatus
+from common.ratings import counted, move_rating, rating_average
 from common.schemas import Page, PageParams
 from common.security import Principal
 from products_microservice.reviews.schemas import (
@@ -61,27 +60,6 @@ class CustomerNotFound(NotFound):
 # --- ratings: computed from approved reviews, in SQL ------------------------------------------
 
 
-def _approved_of_product() -> list[ColumnElement[bool]]:
-    return [Review.product_id == Product.id, Review.status == ReviewStatus.APPROVED.value]
-
-
-def with_ratings() -> list[ORMOption]:
-    """Load `Product.rating_count` / `rating_average` with the query: two correlated
-    subqueries, each answered from the (product_id, status, rating) index alone."""
-    count = select(func.count()).where(*_approved_of_product()).correlate(Product).scalar_subquery()
-    average = (
-        select(func.avg(Review.rating))
-        .where(*_approved_of_product())
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    # Money quantizes to cents on every backend (MySQL returns 4 decimals, SQLite a float).
-    return [
-        with_expression(Product.rating_count, count),
-        with_expression(Product.rating_average, type_coerce(average, Money())),
-    ]
-
-
 async def rating_summary(session: AsyncSession, product_id: int) -> RatingSummary:
     await _product_status(session, product_id)
     counts = dict(
@@ -103,7 +81,7 @@ async def rating_summary(session: AsyncSession, product_id: int) -> RatingSummar
     return RatingSummary(
         product_id=product_id,
         rating_count=total,
-        rating_average=(Decimal(points) / total).quantize(CENT) if total else None,
+        rating_average=rating_average(points, total),
         histogram=[
             RatingBucket(rating=rating, count=counts.get(rating, 0))
             for rating in range(MIN_RATING, MAX_RATING + 1)
@@ -246,12 +224,20 @@ def _review_exists(review_id: int | None) -> ReviewExists:
     )
 
 
+async def _locked_review(session: AsyncSession, review_id: int) -> Review:
+    """The review under its row lock, held until commit: whatever one change of it does to
+    its product's rating counters, the next change sees (`common.ratings`)."""
+    await begin_writing(session, cast(Table, Review.__table__), [review_id])
+    review = await session.get(Review, review_id, with_for_update=True, populate_existing=True)
+    if review is None:
+        raise ReviewNotFound(f"No review with id {review_id}.")
+    return review
+
+
 async def _review_for_change(session: AsyncSession, review_id: int, actor: Principal) -> Review:
     """The review, when `actor` is its author or an admin. Someone else's review is 403 when
     they can see it (approved), else 404 like a missing one."""
-    review = await session.get(Review, review_id)
-    if review is None:
-        raise ReviewNotFound(f"No review with id {review_id}.")
+    review = await _locked_review(session, review_id)
     if actor.can_act_for(review.user_id):
         return review
     if review.status == ReviewStatus.APPROVED.value:
@@ -269,6 +255,7 @@ async def update_review(
         if getattr(review, field) != value
     }
     if changes:
+        before = counted(review.status, review.rating)
         for field, value in changes.items():
             setattr(review, field, value)
         if review.user_id == actor.id:
@@ -278,6 +265,7 @@ async def update_review(
             review.moderated_at = None
             review.moderation_note = None
         await session.flush()
+        await move_rating(session, review.product_id, before, counted(review.status, review.rating))
     return for_viewer(review, actor)
 
 
@@ -285,19 +273,20 @@ async def delete_review(session: AsyncSession, review_id: int, *, actor: Princip
     review = await _review_for_change(session, review_id, actor)
     await session.delete(review)
     await session.flush()
+    await move_rating(session, review.product_id, counted(review.status, review.rating), (0, 0))
 
 
 async def moderate_review(
     session: AsyncSession, review_id: int, decision: ReviewModeration, *, moderator: Principal
 ) -> ReviewRead:
     """Approve or reject (again, if need be); the latest decision is the one recorded."""
-    review = await session.get(Review, review_id)
-    if review is None:
-        raise ReviewNotFound(f"No review with id {review_id}.")
+    review = await _locked_review(session, review_id)
+    before = counted(review.status, review.rating)
     approved = decision.decision == ModerationDecision.APPROVE
     review.status = (ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED).value
     review.moderated_by = moderator.id
     review.moderated_at = utcnow()
     review.moderation_note = decision.note
     await session.flush()
+    await move_rating(session, review.product_id, before, counted(review.status, review.rating))
     return for_viewer(review, moderator)

@@ -57,3 +57,19 @@ async def test_check_ledger_exits_1_and_lists_drifted_products(
     out = capsys.readouterr().out
     assert f"product {product_id} (CLI-1): cached_level_mismatch" in out
     assert "stock_on_hand is 9, the ledger sums to 4" in out
+
+
+@pytest.mark.usefixtures("configured")
+async def test_check_ledger_lists_rating_counters_that_drifted(
+    committed_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    product_id = await seed(committed_database)
+    async with committed_database.session_factory() as session:
+        await session.execute(
+            update(Product).where(Product.id == product_id).values(rating_count=2, rating_total=9)
+        )
+        await session.commit()
+    assert await asyncio.to_thread(main, ["check-ledger"]) == 1
+    out = capsys.readouterr().out
+    assert f"product {product_id} (CLI-1): rating_mismatch" in out
+    assert "counters say 2 approved reviews totalling 9, the reviews 0 totalling 0" in out

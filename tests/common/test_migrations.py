@@ -8,7 +8,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from common.cli import alembic_config
@@ -68,3 +68,63 @@ def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
     assert len(script.get_bases()) == 1
+
+
+async def test_rating_counters_count_the_reviews_that_exist(
+    backend_name: str, fresh_database_url: Callable[[str], Any]
+) -> None:
+    """0007 adds the counters and fills them from the approved reviews already there."""
+    url = await fresh_database_url(backend_name)
+    await migrate(url, "0006")
+    engine = build_engine(url, make_settings(url))
+    now = "2026-01-01 00:00:00"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO user_account (id, email, password_hash, full_name, role, "
+                    "is_active, wallet_balance, created_at, updated_at) "
+                    "VALUES (:id, :email, 'x', 'U', 'customer', 1, 0, :now, :now)"
+                ),
+                [{"id": i, "email": f"u{i}@example.com", "now": now} for i in (1, 2, 3)],
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO category (id, name, name_key, slug, created_at, updated_at) "
+                    "VALUES (1, 'C', 'c', 'c', :now, :now)"
+                ),
+                {"now": now},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO product (id, sku, name, category_id, price, status, "
+                    "low_stock_threshold, stock_on_hand, created_at, updated_at) VALUES "
+                    "(1, 'A', 'A', 1, 1, 'active', 0, 0, :now, :now), "
+                    "(2, 'B', 'B', 1, 1, 'active', 0, 0, :now, :now)"
+                ),
+                {"now": now},
+            )
+            reviews = [
+                (1, 1, 5, "approved"),
+                (1, 2, 2, "approved"),
+                (1, 3, 1, "rejected"),
+                (2, 1, 4, "pending"),
+            ]
+            for product_id, user_id, rating, status in reviews:
+                await connection.execute(
+                    text(
+                        "INSERT INTO review (product_id, user_id, rating, body, status, "
+                        "created_at, updated_at) VALUES (:p, :u, :r, 'b', :s, :now, :now)"
+                    ),
+                    {"p": product_id, "u": user_id, "r": rating, "s": status, "now": now},
+                )
+        await migrate(url)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT id, rating_count, rating_total FROM product ORDER BY id")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, 2, 7), (2, 0, 0)]

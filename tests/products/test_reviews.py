@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.config import Settings
 from common.db import Database
 from common.models.review import Review
+from common.ratings import rating_problems
 from tests.factories import bearer, make_account
 from tests.products.factories import API, create_product
 
@@ -398,3 +401,95 @@ async def test_reviews_of_an_unknown_customer_are_404_for_admins(
     response = await products_client.get(f"{API}/customers/{posted['user_id'] + 1000}/reviews")
     assert response.status_code == 404
     assert response.json()["code"] == "customer_not_found"
+
+
+async def product_rating(client: AsyncClient, product_id: int) -> tuple[int, Decimal | None]:
+    body = (await client.get(f"{API}/products/{product_id}")).json()
+    average = body["rating_average"]
+    return body["rating_count"], None if average is None else Decimal(average)
+
+
+async def test_rating_counters_follow_every_change_of_a_review(
+    products_client: AsyncClient, settings: Settings, isolated_database: Database
+) -> None:
+    product = await create_product(products_client)
+    pid = product["id"]
+    authors = [bearer(await make_account(isolated_database, settings), settings) for _ in range(2)]
+    first = await review(products_client, pid, authors[0], rating=5)
+    second = await review(products_client, pid, authors[1], rating=2)
+    assert await product_rating(products_client, pid) == (0, None)  # pending counts nothing
+
+    steps: list[tuple[str, Any, tuple[int, Decimal | None]]] = [
+        ("approve first", lambda: moderate(products_client, first["id"], "approve"), (1, "5.00")),
+        ("approve again", lambda: moderate(products_client, first["id"], "approve"), (1, "5.00")),
+        ("approve second", lambda: moderate(products_client, second["id"], "approve"), (2, "3.50")),
+        (
+            "admin edits an approved rating",
+            lambda: products_client.patch(f"{API}/reviews/{second['id']}", json={"rating": 3}),
+            (2, "4.00"),
+        ),
+        (
+            "author edits: back to pending",
+            lambda: products_client.patch(
+                f"{API}/reviews/{first['id']}", json={"rating": 1}, headers=authors[0]
+            ),
+            (1, "3.00"),
+        ),
+        ("reject second", lambda: moderate(products_client, second["id"], "reject"), (0, None)),
+        ("approve first", lambda: moderate(products_client, first["id"], "approve"), (1, "1.00")),
+        ("approve second", lambda: moderate(products_client, second["id"], "approve"), (2, "2.00")),
+        (
+            "delete an approved review",
+            lambda: products_client.delete(f"{API}/reviews/{first['id']}"),
+            (1, "3.00"),
+        ),
+    ]
+    for name, step, (count, average) in steps:
+        await step()
+        expected = (count, None if average is None else Decimal(average))
+        assert await product_rating(products_client, pid) == expected, name
+        async with isolated_database.session_factory() as session:
+            assert await rating_problems(session) == [], name
+
+
+@pytest.mark.mysql_only
+async def test_concurrent_review_changes_keep_the_counters_exact(
+    committed_products_client: AsyncClient, settings: Settings, committed_database: Database
+) -> None:
+    """Moderators and authors changing the same reviews at once: every change moves the
+    counters from what the review was to what it became, under the review's row lock."""
+    client = committed_products_client
+    product = await create_product(client)
+    authors = [bearer(await make_account(committed_database, settings), settings) for _ in range(6)]
+    reviews = [await review(client, product["id"], author, rating=3) for author in authors]
+    rng = random.Random(7)
+
+    def change(index: int) -> Any:
+        target = rng.randrange(len(reviews))
+        kind = index % 4
+        if kind == 0:
+            decision = rng.choice(["approve", "reject"])
+            return client.post(
+                f"{API}/reviews/{reviews[target]['id']}/moderation", json={"decision": decision}
+            )
+        if kind == 1:  # the author: back to pending
+            return client.patch(
+                f"{API}/reviews/{reviews[target]['id']}",
+                json={"rating": rng.randint(1, 5)},
+                headers=authors[target],
+            )
+        if kind == 2:  # an admin: the status stays
+            return client.patch(
+                f"{API}/reviews/{reviews[target]['id']}", json={"rating": rng.randint(1, 5)}
+            )
+        return client.post(
+            f"{API}/reviews/{reviews[target]['id']}/moderation", json={"decision": "approve"}
+        )
+
+    for _ in range(3):
+        responses = await asyncio.gather(*(change(index) for index in range(40)))
+        assert {response.status_code for response in responses} == {200}
+        async with committed_database.session_factory() as session:
+            assert await rating_problems(session) == []
+    count, _ = await product_rating(client, product["id"])
+    assert count > 0  # the race really counted something
