@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -142,13 +142,16 @@ async def reserve_stock(
     return Reserved(reservation=await get_reservation(session, reservation.id), products=stock)
 
 
+_RESERVATION_BY_ID = (
+    select(StockReservation)
+    .where(StockReservation.id == bindparam("reservation_id", type_=Integer()))
+    .options(selectinload(StockReservation.items))
+    .execution_options(populate_existing=True)
+)
+
+
 async def get_reservation(session: AsyncSession, reservation_id: int) -> StockReservation:
-    reservation = await session.scalar(
-        select(StockReservation)
-        .where(StockReservation.id == reservation_id)
-        .options(selectinload(StockReservation.items))
-        .execution_options(populate_existing=True)
-    )
+    reservation = await session.scalar(_RESERVATION_BY_ID, {"reservation_id": reservation_id})
     if reservation is None:
         raise ReservationNotFound(f"No reservation with id {reservation_id}.")
     return reservation

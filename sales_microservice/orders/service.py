@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -79,24 +80,26 @@ def _with_items() -> Select[tuple[CustomerOrder]]:
     return select(CustomerOrder).options(selectinload(CustomerOrder.items))
 
 
+@cache
+def _order_by_id(*, lock: bool) -> Select[tuple[CustomerOrder]]:
+    """Built once (its cache key with it): every order request reads its order by id."""
+    statement = select(CustomerOrder).with_for_update() if lock else _with_items()
+    return statement.where(
+        CustomerOrder.id == bindparam("order_id", type_=Integer())
+    ).execution_options(populate_existing=True)
+
+
 async def get_order(session: AsyncSession, order_id: int, *, actor: Principal) -> CustomerOrder:
     """The order with its lines. Another customer's order is 404, as if it did not exist:
     a 403 would confirm that the id is taken."""
-    order = await session.scalar(
-        _with_items().where(CustomerOrder.id == order_id).execution_options(populate_existing=True)
-    )
+    order = await session.scalar(_order_by_id(lock=False), {"order_id": order_id})
     if order is None or not actor.can_act_for(order.customer_id):
         raise OrderNotFound(f"No order with id {order_id}.")
     return order
 
 
 async def _lock_order(session: AsyncSession, order_id: int, *, actor: Principal) -> CustomerOrder:
-    order = await session.scalar(
-        select(CustomerOrder)
-        .where(CustomerOrder.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = await session.scalar(_order_by_id(lock=True), {"order_id": order_id})
     if order is None or not actor.can_act_for(order.customer_id):
         raise OrderNotFound(f"No order with id {order_id}.")
     return order
