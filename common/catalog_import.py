@@ -11,8 +11,8 @@
 - Rows apply in file order: a SKU that appears twice is created by its first row and
   updated by the second (the batch is written before the repeat is read).
 - Every stock level is explained by `import` ledger movements. A new product is inserted
-  at its level, and its opening movement (from 0 to that level) follows in one multi-row
-  INSERT for the batch (`open_levels`): no other transaction can see the new row, so there
+  at its level, and its opening movement (from 0 to that level) follows in one INSERT ...
+  SELECT for the batch (`open_levels`): no other transaction can see the new row, so there
   is nothing to lock or guard. An existing product's level is set by `set_levels` (row locks,
   guarded UPDATE), and only when it differs. A `stock` of 0 or none writes no movement.
 """
@@ -31,7 +31,7 @@ from typing import IO, Any, Literal, TypedDict, cast
 from xml.etree.ElementTree import ParseError
 
 from pydantic import Field, ValidationError
-from sqlalchemy import BindParameter, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -332,13 +332,10 @@ class _Counts:
 
 
 _COMPARED = ("name", "description", "category_id", "price", "cost_price", "low_stock_threshold")
-_SKUS: BindParameter[list[str]] = bindparam("skus", expanding=True)
-# Built once, like every statement run per batch: the batch's products that already exist...
+# Built once, like every statement run per batch: the batch's products that already exist.
 _EXISTING = select(
     Product.id, Product.sku, Product.stock_on_hand, *(getattr(Product, c) for c in _COMPARED)
-).where(Product.sku.in_(_SKUS))
-# ... and the ids of those it has just created.
-_IDS = select(Product.sku, Product.id).where(Product.sku.in_(_SKUS))
+).where(Product.sku.in_(bindparam("skus", expanding=True)))
 
 
 class _LedgerEntry(TypedDict):
@@ -436,15 +433,15 @@ class _Writer:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         levels: dict[int, int] = {}
-        opening_levels: dict[str, int] = {}
+        opened: list[str] = []  # SKUs of new products with stock
         for item in batch:
             values = self._fields(item)
             current = existing.get(item.row.sku)
             if current is None:
-                # Created at its level: its opening movement follows once its id is known.
+                # Created at its level; its opening movement follows the INSERT.
                 inserts.append(_new_product(item.row.sku, values, item.row.stock or 0, now))
                 if item.row.stock:
-                    opening_levels[item.row.sku] = item.row.stock
+                    opened.append(item.row.sku)
                 self.counts.created += 1
                 continue
             changed = {k: v for k, v in values.items() if getattr(current, k) != v}
@@ -460,14 +457,9 @@ class _Writer:
                 self.counts.unchanged += 1
         if inserts:
             await self._insert(inserts)
-            if opening_levels:
-                created = await self.session.execute(_IDS, {"skus": list(opening_levels)})
-                self.counts.stock_movements += await open_levels(
-                    self.session,
-                    {pid: opening_levels[sku] for sku, pid in created.tuples().all()},
-                    at=now,
-                    **self._ledger_entry,
-                )
+            self.counts.stock_movements += await open_levels(
+                self.session, opened, **self._ledger_entry
+            )
         if updates:
             # ORM bulk UPDATE by primary key: rows setting the same columns share one statement.
             await self.session.execute(update(Product), updates)

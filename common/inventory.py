@@ -39,6 +39,7 @@ from sqlalchemy import (
     CursorResult,
     Integer,
     Select,
+    String,
     Table,
     Update,
     bindparam,
@@ -544,87 +545,84 @@ async def set_levels(
     if result.rowcount != len(changes):
         raise StaleStock("Stock changed while the levels were being set; retry.")
     now = utcnow()
-    await _append_movements(
-        session,
-        (
-            # Never earlier than the product's last movement: clocks of replicas drift.
-            (pid, level - current[pid], level, max(now, last_movement.get(pid) or now))
+    kind_value = kind.value
+    # Core, not the ORM's bulk INSERT: plain rows, nothing to track in the session.
+    await session.execute(
+        insert(_MOVEMENT_TABLE),
+        [
+            {
+                "product_id": pid,
+                "kind": kind_value,
+                "delta": level - current[pid],
+                "quantity_after": level,
+                "reference": reference,
+                "actor": actor,
+                "note": note,
+                # Never earlier than the product's last movement: clocks of replicas drift.
+                "created_at": max(now, last_movement.get(pid) or now),
+            }
             for pid, level in changes.items()
-        ),
-        kind=kind,
-        reference=reference,
-        actor=actor,
-        note=note,
+        ],
     )
     return len(changes)
 
 
+# Built once: the opening movements of products just inserted at their level (`open_levels`).
+_OPEN_LEVELS = insert(_MOVEMENT_TABLE).from_select(
+    [
+        "product_id",
+        "kind",
+        "delta",
+        "quantity_after",
+        "reference",
+        "actor",
+        "note",
+        "created_at",
+    ],
+    select(
+        Product.id,
+        bindparam("kind", type_=String()),
+        Product.stock_on_hand,
+        Product.stock_on_hand,
+        bindparam("reference", type_=String()),
+        bindparam("actor", type_=String()),
+        bindparam("note", type_=String()),
+        Product.created_at,
+    ).where(Product.sku.in_(bindparam("skus", expanding=True)), Product.stock_on_hand > 0),
+)
+
+
 async def open_levels(
     session: AsyncSession,
-    levels: Mapping[int, int],
+    skus: Sequence[str],
     *,
-    at: datetime,
     kind: MovementKind,
     reference: str | None = None,
     actor: str | None = None,
     note: str | None = None,
 ) -> int:
-    """The first movement of products this transaction has just inserted with their
-    `stock_on_hand` already at `levels`: one multi-row INSERT, each movement from 0
-    (`delta = quantity_after = level`), dated `at` (the products' creation time).
+    """Open the ledger of products this transaction has just inserted (named by SKU) with
+    their `stock_on_hand` already at their first level: one movement each from 0 to that
+    level (`delta = quantity_after = stock_on_hand`), dated the product's `created_at`; a
+    product at 0 gets none. One INSERT ... SELECT from the product rows, so neither the ids
+    nor the levels travel through Python. Returns the number of movements written.
 
     Only for such products, which is what makes the lock read, the guard and the
-    last-movement read of `set_levels` unnecessary: an uncommitted row is seen by no other
-    transaction, so nothing can reserve or move it, and a product created now has no earlier
-    movement. Levels of 0 get no movement. Returns the number of movements written.
+    last-movement read of `set_levels` unnecessary: a row this transaction inserted and has
+    not committed is seen by no other transaction, so nothing can reserve or move it, and a
+    product created now has no earlier movement.
     """
-    opened = {pid: level for pid, level in levels.items() if level}
-    if any(not 0 < level <= MAX_STOCK for level in opened.values()):
-        raise StockLimitExceeded(f"A level must be between 0 and {MAX_STOCK} units.")
-    if opened:
-        await _append_movements(
-            session,
-            ((pid, level, level, at) for pid, level in opened.items()),
-            kind=kind,
-            reference=reference,
-            actor=actor,
-            note=note,
-        )
-    return len(opened)
-
-
-# Built once: one multi-row INSERT per call, with plain rows (`_append_movements`).
-_INSERT_MOVEMENTS = insert(_MOVEMENT_TABLE)
-
-
-async def _append_movements(
-    session: AsyncSession,
-    movements: Iterable[tuple[int, int, int, datetime]],
-    *,
-    kind: MovementKind,
-    reference: str | None,
-    actor: str | None,
-    note: str | None,
-) -> None:
-    """Append (product id, delta, quantity after, created at) movements of one kind."""
-    kind_value = kind.value
-    # Core, not the ORM's bulk INSERT: plain rows, nothing to track in the session.
-    await session.execute(
-        _INSERT_MOVEMENTS,
-        [
-            {
-                "product_id": pid,
-                "kind": kind_value,
-                "delta": delta,
-                "quantity_after": quantity_after,
-                "reference": reference,
-                "actor": actor,
-                "note": note,
-                "created_at": created_at,
-            }
-            for pid, delta, quantity_after, created_at in movements
-        ],
-    )
+    if not skus:
+        return 0
+    params = {
+        "skus": list(skus),
+        "kind": kind.value,
+        "reference": reference,
+        "actor": actor,
+        "note": note,
+    }
+    result = cast(CursorResult[Any], await session.execute(_OPEN_LEVELS, params))
+    return result.rowcount
 
 
 async def _raise_refusal(
