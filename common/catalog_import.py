@@ -76,7 +76,8 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 _ZIP_MAGIC = b"PK\x03\x04"
 LEDGER_REFERENCE = "import"
-# Core, on the table itself (the ORM's bulk path costs per row), and built once.
+# Core, on the table itself (the ORM's bulk path costs per row), and built once. Its VALUES
+# must hold only placeholders: then the driver sends one multi-row INSERT, else one per row.
 _INSERT_PRODUCTS = insert(cast(Table, Product.__table__))
 
 
@@ -483,7 +484,6 @@ def _new_product(sku: str, values: dict[str, Any], stock: int, now: datetime) ->
         "sku": sku,
         "description": None,
         "cost_price": None,
-        "image_url": None,
         "low_stock_threshold": DEFAULT_LOW_STOCK_THRESHOLD,
         **values,
         "status": ProductStatus.ACTIVE.value,
@@ -497,7 +497,7 @@ def _new_product(sku: str, values: dict[str, Any], stock: int, now: datetime) ->
 
 
 def _is_blank(cells: Cells) -> bool:
-    return not any(cell.strip() for cell in cells)
+    return not "".join(cells).strip()
 
 
 async def _run(
