@@ -4,14 +4,17 @@
   whole: memory follows the batch size and the number of failed rows, not the file.
 - Every row is validated with the catalog's own field rules (`common.schemas.catalog`).
 - Rows are written in batches of `BATCH_SIZE` (one bulk read of the batch's SKUs and
-  categories, one multi-row INSERT, bulk UPDATEs, one `set_levels` for the stock), all inside
+  categories, one multi-row INSERT, bulk UPDATEs, the stock as below), all inside
   ONE savepoint of the caller's transaction. A dry run, or an aborted import, rolls the
   savepoint back: the database checks every row exactly as a real import would (unique keys,
   categories), yet nothing is kept.
 - Rows apply in file order: a SKU that appears twice is created by its first row and
   updated by the second (the batch is written before the repeat is read).
-- Stock is never written directly: a `stock` value sets the level through `import` ledger
-  movements, and only when it differs.
+- Every stock level is explained by `import` ledger movements. A new product is inserted
+  at its level, and its opening movement (from 0 to that level) follows in one INSERT ...
+  SELECT for the batch (`open_levels`): no other transaction can see the new row, so there
+  is nothing to lock or guard. An existing product's level is set by `set_levels` (row locks,
+  guarded UPDATE), and only when it differs. A `stock` of 0 or none writes no movement.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePath
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal, TypedDict, cast
 from xml.etree.ElementTree import ParseError
 
 from pydantic import Field, ValidationError
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +40,7 @@ from common.db.dialect import violates_unique
 from common.db.transaction import flush_unique
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput, UnsupportedMediaType
-from common.inventory import set_levels
+from common.inventory import open_levels, set_levels
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import Schema
@@ -73,8 +76,9 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 _ZIP_MAGIC = b"PK\x03\x04"
 LEDGER_REFERENCE = "import"
-# The table itself, for Core bulk INSERTs (the ORM's bulk path costs per row).
-_PRODUCT_TABLE = cast(Table, Product.__table__)
+# Core, on the table itself (the ORM's bulk path costs per row), and built once. Its VALUES
+# must hold only placeholders: then the driver sends one multi-row INSERT, else one per row.
+_INSERT_PRODUCTS = insert(cast(Table, Product.__table__))
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -329,6 +333,19 @@ class _Counts:
 
 
 _COMPARED = ("name", "description", "category_id", "price", "cost_price", "low_stock_threshold")
+# Built once, like every statement run per batch: the batch's products that already exist.
+_EXISTING = select(
+    Product.id, Product.sku, Product.stock_on_hand, *(getattr(Product, c) for c in _COMPARED)
+).where(Product.sku.in_(bindparam("skus", expanding=True)))
+
+
+class _LedgerEntry(TypedDict):
+    """What every `import` movement says about itself."""
+
+    kind: MovementKind
+    reference: str
+    actor: str | None
+    note: str
 
 
 class _Writer:
@@ -338,6 +355,12 @@ class _Writer:
         self.options = options
         self.counts = _Counts()
         self.categories: dict[str, int] = {}  # name_key -> id; one entry per category named
+        self._ledger_entry = _LedgerEntry(
+            kind=MovementKind.IMPORT,
+            reference=LEDGER_REFERENCE,
+            actor=options.actor,
+            note="Stock level from a catalog import",
+        )
 
     def fail(self, line: int, cells: Cells, errors: list[RowError]) -> None:
         self.counts.failed_rows.append(FailedRow(line=line, cells=cells, errors=errors))
@@ -404,25 +427,22 @@ class _Writer:
         existing = {
             row.sku: row
             for row in (
-                await self.session.execute(
-                    select(
-                        Product.id, Product.sku, Product.stock_on_hand, *_compared_columns()
-                    ).where(Product.sku.in_([item.row.sku for item in batch]))
-                )
+                await self.session.execute(_EXISTING, {"skus": [item.row.sku for item in batch]})
             ).all()
         }
         now = utcnow()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         levels: dict[int, int] = {}
-        new_levels: dict[str, int] = {}
+        opened: list[str] = []  # SKUs of new products with stock
         for item in batch:
             values = self._fields(item)
             current = existing.get(item.row.sku)
             if current is None:
-                inserts.append(_new_product(item.row.sku, values, now))
+                # Created at its level; its opening movement follows the INSERT.
+                inserts.append(_new_product(item.row.sku, values, item.row.stock or 0, now))
                 if item.row.stock:
-                    new_levels[item.row.sku] = item.row.stock
+                    opened.append(item.row.sku)
                 self.counts.created += 1
                 continue
             changed = {k: v for k, v in values.items() if getattr(current, k) != v}
@@ -438,27 +458,19 @@ class _Writer:
                 self.counts.unchanged += 1
         if inserts:
             await self._insert(inserts)
-            if new_levels:
-                created = await self.session.execute(
-                    select(Product.sku, Product.id).where(Product.sku.in_(list(new_levels)))
-                )
-                levels.update({pid: new_levels[sku] for sku, pid in created.tuples().all()})
+            self.counts.stock_movements += await open_levels(
+                self.session, opened, **self._ledger_entry
+            )
         if updates:
             # ORM bulk UPDATE by primary key: rows setting the same columns share one statement.
             await self.session.execute(update(Product), updates)
-        self.counts.stock_movements += await set_levels(
-            self.session,
-            levels,
-            kind=MovementKind.IMPORT,
-            reference=LEDGER_REFERENCE,
-            actor=self.options.actor,
-            note="Stock level from a catalog import",
-        )
+        # Products that existed before this batch move through the locked, guarded path.
+        self.counts.stock_movements += await set_levels(self.session, levels, **self._ledger_entry)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         try:
             # Core, not the ORM's bulk INSERT: plain rows, nothing to track in the session.
-            await self.session.execute(insert(_PRODUCT_TABLE), rows)
+            await self.session.execute(_INSERT_PRODUCTS, rows)
         except IntegrityError as error:
             if violates_unique(error, "product", "sku"):
                 raise ImportConflict(
@@ -467,20 +479,15 @@ class _Writer:
             raise
 
 
-def _compared_columns() -> list[Any]:
-    return [getattr(Product, column) for column in _COMPARED]
-
-
-def _new_product(sku: str, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _new_product(sku: str, values: dict[str, Any], stock: int, now: datetime) -> dict[str, Any]:
     return {
         "sku": sku,
         "description": None,
         "cost_price": None,
-        "image_url": None,
         "low_stock_threshold": DEFAULT_LOW_STOCK_THRESHOLD,
         **values,
         "status": ProductStatus.ACTIVE.value,
-        "stock_on_hand": 0,
+        "stock_on_hand": stock,
         "created_at": now,
         "updated_at": now,
     }
@@ -490,7 +497,7 @@ def _new_product(sku: str, values: dict[str, Any], now: datetime) -> dict[str, A
 
 
 def _is_blank(cells: Cells) -> bool:
-    return not any(cell.strip() for cell in cells)
+    return not "".join(cells).strip()
 
 
 async def _run(

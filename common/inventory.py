@@ -39,6 +39,7 @@ from sqlalchemy import (
     CursorResult,
     Integer,
     Select,
+    String,
     Table,
     Update,
     bindparam,
@@ -564,6 +565,64 @@ async def set_levels(
         ],
     )
     return len(changes)
+
+
+# Built once: the opening movements of products just inserted at their level (`open_levels`).
+_OPEN_LEVELS = insert(_MOVEMENT_TABLE).from_select(
+    [
+        "product_id",
+        "kind",
+        "delta",
+        "quantity_after",
+        "reference",
+        "actor",
+        "note",
+        "created_at",
+    ],
+    select(
+        Product.id,
+        bindparam("kind", type_=String()),
+        Product.stock_on_hand,
+        Product.stock_on_hand,
+        bindparam("reference", type_=String()),
+        bindparam("actor", type_=String()),
+        bindparam("note", type_=String()),
+        Product.created_at,
+    ).where(Product.sku.in_(bindparam("skus", expanding=True)), Product.stock_on_hand > 0),
+)
+
+
+async def open_levels(
+    session: AsyncSession,
+    skus: Sequence[str],
+    *,
+    kind: MovementKind,
+    reference: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+) -> int:
+    """Open the ledger of products this transaction has just inserted (named by SKU) with
+    their `stock_on_hand` already at their first level: one movement each from 0 to that
+    level (`delta = quantity_after = stock_on_hand`), dated the product's `created_at`; a
+    product at 0 gets none. One INSERT ... SELECT from the product rows, so neither the ids
+    nor the levels travel through Python. Returns the number of movements written.
+
+    Only for such products, which is what makes the lock read, the guard and the
+    last-movement read of `set_levels` unnecessary: a row this transaction inserted and has
+    not committed is seen by no other transaction, so nothing can reserve or move it, and a
+    product created now has no earlier movement.
+    """
+    if not skus:
+        return 0
+    params = {
+        "skus": list(skus),
+        "kind": kind.value,
+        "reference": reference,
+        "actor": actor,
+        "note": note,
+    }
+    result = cast(CursorResult[Any], await session.execute(_OPEN_LEVELS, params))
+    return result.rowcount
 
 
 async def _raise_refusal(

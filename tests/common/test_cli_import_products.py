@@ -58,6 +58,24 @@ async def test_failed_rows_exit_1_and_dry_run_writes_nothing(
 
 
 @pytest.mark.usefixtures("configured")
+async def test_check_ledger_is_clean_after_creating_and_restocking_in_one_file(
+    committed_database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_catalog(
+        tmp_path,
+        "CLI-1;Kettle;Kitchen;20.00;4",
+        "CLI-2;Pot;Kitchen;9.99;0",
+        "CLI-1;Kettle;Kitchen;20.00;9",
+        "CLI-2;Pot;Kitchen;9.99;2",
+    )
+    assert await asyncio.to_thread(main, ["import-products", path, "--create-categories"]) == 0
+    assert "4 rows: 2 created, 2 updated" in capsys.readouterr().out
+    assert await products(committed_database) == {"CLI-1": 9, "CLI-2": 2}
+    assert await asyncio.to_thread(main, ["check-ledger"]) == 0
+    assert "ledger reconciled" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("configured")
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import-products", str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.catalog_import import ImportOptions, import_products
+from common.catalog_import import ImportOptions, ImportReport, import_products
 from common.config import Settings
 from common.db import Database
 from common.inventory import reconcile
@@ -76,6 +77,44 @@ async def movement_count(session: AsyncSession) -> int:
 
 async def category_names(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(Category.name))).all())
+
+
+async def import_csv(session: AsyncSession, rows: Rows, **options: Any) -> ImportReport:
+    """The engine itself, in the test's transaction (options such as a small `batch_size`)."""
+    result = await import_products(
+        session,
+        io.BytesIO(csv_bytes(rows)),
+        filename="catalog.csv",
+        options=ImportOptions(create_categories=True, **options),
+    )
+    return result.report
+
+
+async def ledger(session: AsyncSession, sku: str) -> list[tuple[int, int]]:
+    """A product's movements as (delta, quantity_after), oldest first."""
+    rows = await session.execute(
+        select(InventoryMovement.delta, InventoryMovement.quantity_after)
+        .join(Product, Product.id == InventoryMovement.product_id)
+        .where(Product.sku == sku)
+        .order_by(InventoryMovement.id)
+    )
+    return [(delta, after) for delta, after in rows.tuples()]
+
+
+@contextmanager
+def statements_run(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL the session's connection sends while the block runs."""
+    connection = session.sync_session.get_bind()
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])  # (connection, cursor, statement, ...)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
 
 
 MIXED = [
@@ -241,33 +280,124 @@ async def test_a_repeated_sku_is_created_then_updated_in_file_order(
 async def test_batches_apply_in_file_order(session: AsyncSession) -> None:
     """Batches of two rows: a SKU repeated across batches, an update of a product an earlier
     batch created, and stock set through the ledger in every batch."""
-    content = csv_bytes(
-        [
-            HEADER,
-            ["TEA-1", "Green tea", "Tea", "4.50", "", "10"],
-            ["TEA-2", "Black tea", "Tea", "3.00", "", ""],
-            ["TEA-3", "White tea", "Tea", "7.25", "", "4"],
-            ["TEA-1", "Green tea", "Tea", "4.50", "", "6"],  # stock only
-            ["TEA-2", "Black tea", "Tea", "3.50", "", ""],  # price only
-            ["TEA-3", "White tea", "Tea", "7.25", "", "4"],  # unchanged
-            ["TEA-4", "Oolong", "Tea", "5.00", "", "0"],
-        ]
-    )
-    result = await import_products(
-        session,
-        io.BytesIO(content),
-        filename="catalog.csv",
-        options=ImportOptions(create_categories=True, batch_size=2),
-    )
-    counts = result.report.model_dump(include={"created", "updated", "unchanged", "failed"})
+    rows = [
+        HEADER,
+        ["TEA-1", "Green tea", "Tea", "4.50", "", "10"],
+        ["TEA-2", "Black tea", "Tea", "3.00", "", ""],
+        ["TEA-3", "White tea", "Tea", "7.25", "", "4"],
+        ["TEA-1", "Green tea", "Tea", "4.50", "", "6"],  # stock only
+        ["TEA-2", "Black tea", "Tea", "3.50", "", ""],  # price only
+        ["TEA-3", "White tea", "Tea", "7.25", "", "4"],  # unchanged
+        ["TEA-4", "Oolong", "Tea", "5.00", "", "0"],
+    ]
+    report = await import_csv(session, rows, batch_size=2)
+    counts = report.model_dump(include={"created", "updated", "unchanged", "failed"})
     assert counts == {"created": 4, "updated": 2, "unchanged": 1, "failed": 0}
-    assert result.report.stock_movements == 3
+    assert report.stock_movements == 3
     assert await catalog(session) == {
         "TEA-1": ("Green tea", Decimal("4.50"), 6),
         "TEA-2": ("Black tea", Decimal("3.50"), 0),
         "TEA-3": ("White tea", Decimal("7.25"), 4),
         "TEA-4": ("Oolong", Decimal("5.00"), 0),
     }
+    assert await reconcile(session) == []
+
+
+NEW_PRODUCTS = [
+    HEADER,
+    ["NEW-1", "Kettle", "Kitchen", "20.00", "", "4"],
+    ["NEW-2", "Pot", "Kitchen", "9.99", "", ""],  # no stock: no movement
+    ["NEW-3", "Pan", "Kitchen", "14.50", "", "0"],  # stock 0: no movement
+    ["NEW-4", "Ladle", "Kitchen", "3.25", "", "1000000000"],  # the largest level
+    ["NEW-5", "Whisk", "Kitchen", "2.75", "", "7"],
+]
+
+
+async def test_a_new_product_opens_its_level_with_one_import_movement(
+    session: AsyncSession,
+) -> None:
+    report = await import_csv(session, NEW_PRODUCTS, batch_size=2, actor="tester")
+    assert (report.created, report.stock_movements) == (5, 3)
+    movements = await session.execute(
+        select(
+            Product.sku,
+            Product.stock_on_hand,
+            Product.created_at,
+            InventoryMovement.kind,
+            InventoryMovement.delta,
+            InventoryMovement.quantity_after,
+            InventoryMovement.reference,
+            InventoryMovement.actor,
+            InventoryMovement.created_at,
+        ).join(InventoryMovement, InventoryMovement.product_id == Product.id)
+    )
+    opened = {}
+    for sku, on_hand, created_at, kind, delta, after, reference, actor, moved_at in movements:
+        assert (kind, reference, actor) == ("import", "import", "tester")
+        assert delta == after == on_hand
+        assert moved_at >= created_at
+        opened[sku] = delta
+    assert opened == {"NEW-1": 4, "NEW-4": 1_000_000_000, "NEW-5": 7}
+    levels = {sku: stock for sku, (_, _, stock) in (await catalog(session)).items()}
+    assert levels == {"NEW-1": 4, "NEW-2": 0, "NEW-3": 0, "NEW-4": 1_000_000_000, "NEW-5": 7}
+    assert await reconcile(session) == []
+
+
+async def test_new_products_take_neither_row_locks_nor_the_guarded_update(
+    session: AsyncSession,
+) -> None:
+    """Rows the import itself creates are invisible to every other transaction: their level
+    goes into the INSERT, and their movements into one INSERT per batch."""
+    with statements_run(session) as sent:
+        report = await import_csv(session, NEW_PRODUCTS, batch_size=2)
+    assert report.stock_movements == 3
+    product_writes = [sql for sql in sent if sql.lstrip().upper().startswith("UPDATE PRODUCT")]
+    assert product_writes == []
+    assert not [sql for sql in sent if "stock_reservation" in sql or "FOR UPDATE" in sql]
+    movement_inserts = [sql for sql in sent if "INSERT INTO inventory_movement" in sql]
+    assert len(movement_inserts) == 3  # one per batch holding a product with stock
+
+
+@pytest.mark.parametrize(
+    "batch_size",
+    [pytest.param(500, id="repeat-next-to-its-first-row"), pytest.param(2, id="across-batches")],
+)
+async def test_a_sku_created_and_then_restocked_in_one_file_keeps_an_unbroken_chain(
+    session: AsyncSession, batch_size: int
+) -> None:
+    rows = [
+        HEADER,
+        ["REP-1", "Mug", "Kitchen", "5.00", "", "5"],
+        ["REP-2", "Cup", "Kitchen", "4.00", "", "2"],
+        ["REP-3", "Jug", "Kitchen", "8.00", "", ""],
+        ["REP-1", "Mug", "Kitchen", "5.00", "", "8"],  # created above: restocked
+        ["REP-4", "Bowl", "Kitchen", "6.00", "", "1"],
+        ["REP-1", "Big mug", "Kitchen", "5.50", "", "3"],  # and counted down
+    ]
+    report = await import_csv(session, rows, batch_size=batch_size)
+    counts = report.model_dump(include={"created", "updated", "stock_movements"})
+    assert counts == {"created": 4, "updated": 2, "stock_movements": 5}
+    assert await ledger(session, "REP-1") == [(5, 5), (3, 8), (-5, 3)]
+    assert await catalog(session) == {
+        "REP-1": ("Big mug", Decimal("5.50"), 3),
+        "REP-2": ("Cup", Decimal("4.00"), 2),
+        "REP-3": ("Jug", Decimal("8.00"), 0),
+        "REP-4": ("Bowl", Decimal("6.00"), 1),
+    }
+    times = list(
+        await session.scalars(select(InventoryMovement.created_at).order_by(InventoryMovement.id))
+    )
+    assert times == sorted(times)
+    assert await reconcile(session) == []
+
+
+async def test_reimporting_a_file_of_new_products_changes_nothing(session: AsyncSession) -> None:
+    await import_csv(session, NEW_PRODUCTS, batch_size=2)
+    before = (await catalog(session), await movement_count(session))
+    again = await import_csv(session, NEW_PRODUCTS, batch_size=2)
+    counts = again.model_dump(include={"created", "updated", "unchanged", "stock_movements"})
+    assert counts == {"created": 0, "updated": 0, "unchanged": 5, "stock_movements": 0}
+    assert (await catalog(session), await movement_count(session)) == before
     assert await reconcile(session) == []
 
 
