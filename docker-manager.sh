@@ -78,7 +78,7 @@ cmd_dev() {
       *) die "dev: unknown option $option (use --reload, --demo)" ;;
     esac
   done
-  ensure_venv dev
+  ensure_venv dev,bench
   say "migrating ${DATABASE_URL:-the SQLite database under var/}"
   "$VENV/bin/python" -m common.cli migrate
   if [ "$demo" = true ]; then
@@ -105,7 +105,7 @@ cmd_dev() {
 }
 
 cmd_test() {
-  ensure_venv dev
+  ensure_venv dev,bench
   say "ruff check"
   "$VENV/bin/ruff" check .
   say "ruff format --check"

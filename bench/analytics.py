@@ -93,12 +93,16 @@ async def run(args: argparse.Namespace) -> None:
     )
 
 
+def store_options(sales: int) -> DemoOptions:
+    """The analytics store: only counter sales (no customers, so no orders), one seed."""
+    return DemoOptions(products=PRODUCTS, days=DAYS, sales=sales, customers=0, orders=0, seed=3)
+
+
 async def _time_reports(args: argparse.Namespace, sales: int) -> list[tuple[str, harness.Result]]:
     """Each report timed on a store of `sales` sales, keyed `day`, `raw day`, `category`,
     `raw category`."""
     name = f"bench_analytics_{sales // 1000}k"
-    options = DemoOptions(products=PRODUCTS, days=DAYS, sales=sales, customers=0, seed=3)
-    url = await harness.demo_database(args, name, options)
+    url = await harness.demo_database(args, name, store_options(sales))
     connection = await harness.connect(args.server_url, name)
     try:
         end = await _last_day(connection)
