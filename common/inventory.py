@@ -143,6 +143,13 @@ def reserved_quantity() -> ColumnElement[int]:
     return cast(ColumnElement[int], held)
 
 
+def products_with_holds() -> Select[tuple[int]]:
+    """Ids of the products that active, unexpired reservations hold stock of (a range of the
+    (status, expires_at, product_id) index): the only ones whose available stock is below
+    what they have on hand."""
+    return select(StockReservationItem.product_id).where(*_holding())
+
+
 def available_quantity() -> ColumnElement[int]:
     return Product.stock_on_hand - reserved_quantity()
 

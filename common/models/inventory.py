@@ -116,6 +116,13 @@ class StockReservationItem(Base):
             "status",
             "expires_at",
         ),
+        # Which products hold stock right now (low stock): one range, read from the index.
+        Index(
+            "ix_stock_reservation_item_status_expires_at_product_id",
+            "status",
+            "expires_at",
+            "product_id",
+        ),
         MYSQL_TABLE_ARGS,
     )
 

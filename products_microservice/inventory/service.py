@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, null, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, null, select, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import keyset_paginate, paginate
@@ -22,6 +22,7 @@ from common.inventory import (
     level_as_of_expression,
     level_series,
     levels_as_of,
+    products_with_holds,
     record_movement,
     reserved_quantity,
     set_stock,
@@ -245,16 +246,23 @@ async def list_low_stock(
     session: AsyncSession, *, category_id: int | None, page: PageParams, today: date
 ) -> Page[LowStockItem]:
     available = available_quantity()
-    # The ids come from ix_product_status_stock_on_hand_low_stock_threshold alone (uncorrelated
-    # on purpose: the inner `product` is its own scan); only matching rows are then read.
-    at_or_below_threshold = (
-        select(Product.id)
-        .where(
-            Product.status == ProductStatus.ACTIVE.value,
-            available <= Product.low_stock_threshold,
+    # Available stock is at most what is on hand, so a product is low only when its level is
+    # at or below its threshold (ids from ix_product_status_stock_on_hand_low_stock_threshold
+    # alone) or when reservations hold some of it (ids from the holds' (status, expires_at)
+    # index). Only those candidates have their reserved units summed, never every product of
+    # the catalog. A statement of their own: joined to a derived table, MariaDB would start
+    # from `product` and sum the reservations of every row.
+    candidates = (
+        await session.scalars(
+            union(
+                select(Product.id).where(
+                    Product.status == ProductStatus.ACTIVE.value,
+                    Product.stock_on_hand <= Product.low_stock_threshold,
+                ),
+                products_with_holds(),
+            )
         )
-        .correlate(None)
-    )
+    ).all()
     statement = (
         select(
             *_stock_columns(),
@@ -262,7 +270,11 @@ async def list_low_stock(
             stock_status_expression(available).label("stock_status"),
             null().label("days_of_cover"),
         )
-        .where(Product.id.in_(at_or_below_threshold))
+        .where(
+            Product.id.in_(candidates),
+            Product.status == ProductStatus.ACTIVE.value,
+            available <= Product.low_stock_threshold,
+        )
         .order_by(*_urgency())
     )
     if category_id is not None:

@@ -149,3 +149,33 @@ async def test_unknown_archived_and_missing(catalog: Catalog, products: tuple[in
     missing = await catalog.client.get(f"{RESERVATIONS}/2000000000")
     assert (missing.status_code, missing.json()["code"]) == (404, "reservation_not_found")
     assert await _levels(catalog, first) == (6, 0, 6)
+
+
+async def test_a_hold_makes_a_well_stocked_product_low_and_its_release_undoes_it(
+    catalog: Catalog,
+) -> None:
+    """Low stock reads only candidates (level at or below the threshold, or held by a
+    reservation): a product above its threshold must still show once holds bring its
+    available stock down to it, and leave once they are gone."""
+    category = await catalog.category()
+    plenty = await catalog.product(category_id=category, stock=20)  # threshold 10
+    scarce = await catalog.product(category_id=category, stock=3)
+
+    async def low() -> dict[int, int]:
+        body = (await catalog.client.get("/api/v1/inventory/low-stock")).json()
+        assert body["total"] == len(body["items"])
+        return {item["product_id"]: item["available"] for item in body["items"]}
+
+    assert await low() == {scarce: 3}
+    small = await _reserve(catalog, (plenty, 5))
+    assert await low() == {scarce: 3}  # 15 available, still above 10
+    large = await _reserve(catalog, (plenty, 7))
+    assert await low() == {scarce: 3, plenty: 8}
+    released = await catalog.client.post(f"{RESERVATIONS}/{large.json()['id']}/release")
+    assert released.status_code == 200
+    assert await low() == {scarce: 3}
+    expiring = await _reserve(catalog, (plenty, 11), ttl=1)
+    assert await low() == {scarce: 3, plenty: 4}
+    await asyncio.sleep(1.1)
+    assert await low() == {scarce: 3}
+    assert small.status_code == expiring.status_code == 201
