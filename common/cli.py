@@ -83,7 +83,9 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 @asynccontextmanager
 async def _open_database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database.from_settings(settings)
+    # An operator runs these and can stop them; one statement of a bulk command (rebuilding
+    # the rollups of millions of sales) may rightly take longer than a request ever should.
+    database = Database.from_settings(settings.model_copy(update={"db_read_timeout": 0}))
     try:
         yield database
     finally:

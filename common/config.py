@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
     db_pool_recycle: int = Field(default=1800, ge=1)
     db_connect_timeout: int = Field(default=5, ge=1, le=120)
+    # Seconds a MySQL reply may take before the link counts as lost (503, the connection is
+    # dropped): a database or network path that goes silent mid-query must not hold a request
+    # forever. 0 waits as long as TCP does. Above InnoDB's lock wait (50 s by default), so a
+    # statement waiting on a row lock ends in the server's 1205 (and a rerun), not here.
+    db_read_timeout: float = Field(default=60.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # Bounded retries of a unit of work that hit a deadlock or lock-wait timeout.
     db_retry_attempts: int = Field(default=5, ge=1, le=50)

@@ -4,6 +4,8 @@ without touching the server other tests are using.
 - `cut()`: every open connection is reset and new ones are refused (the server went down).
 - `stall()`: open connections are reset; new ones are accepted and never answered (a hung
   server, or a network path that swallows packets).
+- `freeze()`: nothing is reset; open connections simply stop carrying bytes either way, and
+  new ones are accepted and never answered (a path that goes silent mid-query).
 - `restore()`: connections are forwarded again (the database came back).
 """
 
@@ -25,6 +27,8 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._stalled = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -49,7 +53,15 @@ class TcpProxy:
         self._stalled = True
         await self._drop_connections()
 
+    async def freeze(self) -> None:
+        self._stalled = True
+        self._flowing.clear()
+
     async def restore(self) -> None:
+        if not self._flowing.is_set():
+            # Links frozen mid-query are reset once the path returns, as TCP would.
+            await self._drop_connections()
+            self._flowing.set()
         if self._server is None:
             await self.start()
         self._stalled = False
@@ -75,8 +87,8 @@ class TcpProxy:
             self._writers.add(upstream_writer)
             try:
                 pipes = [
-                    asyncio.create_task(_pipe(reader, upstream_writer)),
-                    asyncio.create_task(_pipe(upstream_reader, writer)),
+                    asyncio.create_task(_pipe(reader, upstream_writer, self._flowing)),
+                    asyncio.create_task(_pipe(upstream_reader, writer, self._flowing)),
                 ]
                 # Either side closing ends the link, as it would for a direct connection.
                 _, pending = await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
@@ -92,9 +104,12 @@ class TcpProxy:
             self._handlers.discard(task)
 
 
-async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+async def _pipe(
+    source: asyncio.StreamReader, target: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     with contextlib.suppress(ConnectionError):
         while chunk := await source.read(_CHUNK):
+            await flowing.wait()  # frozen: the bytes go nowhere, and nothing says so
             target.write(chunk)
             await target.drain()
 

@@ -47,7 +47,8 @@ ER_LOCK_DEADLOCK = 1213
 ER_DUP_ENTRY = 1062
 # Client-side (CR_*) numbers that mean the server cannot be reached or the link dropped.
 CR_CONN_HOST_ERROR = 2003
-_CONNECTION_LOST = {2002, CR_CONN_HOST_ERROR, 2005, 2006, 2013, 2055}
+CR_SERVER_LOST = 2013
+_CONNECTION_LOST = {2002, CR_CONN_HOST_ERROR, 2005, 2006, CR_SERVER_LOST, 2055}
 
 
 class date_bucket(FunctionElement[Any]):

@@ -75,3 +75,47 @@ async def test_the_pool_replaces_connections_cut_while_the_server_was_away(
     await proxy.restore()
     # The pooled connection died with the cut; the pre-ping notices and reconnects.
     assert await select_one(engine) == 1
+
+
+READ_TIMEOUT = 1.0
+
+
+async def test_a_query_whose_link_goes_silent_fails_within_the_read_timeout(
+    proxy: TcpProxy, backend: Backend
+) -> None:
+    """Frozen mid-query (no reset, no reply): given up on after DB_READ_TIMEOUT, as a lost
+    connection, and the pool works again once the path is back."""
+    url = proxy.url_for(backend.url)
+    settings = make_settings(url, db_connect_timeout=CONNECT_TIMEOUT, db_read_timeout=READ_TIMEOUT)
+    engine = build_engine(url, settings)
+    try:
+        assert await select_one(engine) == 1  # a pooled, healthy connection
+        async with engine.connect() as connection:
+            await proxy.freeze()
+            started = time.monotonic()
+            with pytest.raises(OperationalError) as raised:
+                await connection.scalar(text("SELECT 2"))
+            elapsed = time.monotonic() - started
+        assert is_unavailable(raised.value)
+        assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + SLACK
+        await proxy.restore()
+        assert await select_one(engine) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_slow_reply_within_the_read_timeout_is_waited_for(backend: Backend) -> None:
+    """The deadline is on silence, not on work: a statement that answers in time succeeds,
+    and one that does not is cut as a lost connection (the server's own SLEEP stands in for
+    a long statement)."""
+    engine = build_engine(backend.url, make_settings(backend.url, db_read_timeout=READ_TIMEOUT))
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT SLEEP(0.3)")) == 0
+        with pytest.raises(OperationalError) as raised:
+            async with engine.connect() as connection:
+                await connection.scalar(text("SELECT SLEEP(3)"))
+        assert is_unavailable(raised.value)
+        assert await select_one(engine) == 1  # the pool recovered
+    finally:
+        await engine.dispose()
