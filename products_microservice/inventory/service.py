@@ -19,6 +19,7 @@ from common.inventory import (
     StockStatus,
     available_quantity,
     days_of_cover,
+    held_by_product,
     level_as_of_expression,
     level_series,
     levels_as_of,
@@ -294,8 +295,10 @@ async def list_low_stock(
 
 
 async def summarize(session: AsyncSession) -> InventorySummary:
-    """Totals of active products, by category, aggregated in one grouped query."""
-    status = stock_status_expression(available_quantity())
+    """Totals of active products, by category, aggregated in one grouped query (the holds
+    joined once, grouped by product, not summed per product and per status)."""
+    held = held_by_product()
+    status = stock_status_expression(Product.stock_on_hand - func.coalesce(held.c.held, 0))
 
     def count_of(stock_status: StockStatus) -> ColumnElement[int]:
         return func.count(case((status == stock_status.value, 1)))
@@ -320,6 +323,7 @@ async def summarize(session: AsyncSession) -> InventorySummary:
                     count_of(StockStatus.OUT_OF_STOCK).label("out_of_stock_count"),
                 )
                 .join(Product, Product.category_id == Category.id)
+                .outerjoin(held, held.c.product_id == Product.id)
                 .where(Product.status == ProductStatus.ACTIVE.value)
                 .group_by(Category.id, Category.name)
                 .order_by(Category.name, Category.id)

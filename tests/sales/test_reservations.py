@@ -164,6 +164,9 @@ async def test_a_hold_makes_a_well_stocked_product_low_and_its_release_undoes_it
     async def low() -> dict[int, int]:
         body = (await catalog.client.get("/api/v1/inventory/low-stock")).json()
         assert body["total"] == len(body["items"])
+        # The summary counts with the holds joined once: it must agree with the listing.
+        summary = (await catalog.client.get("/api/v1/inventory/summary")).json()
+        assert summary["low_stock_count"] + summary["out_of_stock_count"] == body["total"]
         return {item["product_id"]: item["available"] for item in body["items"]}
 
     assert await low() == {scarce: 3}
