@@ -11,6 +11,7 @@ from sqlalchemy import select
 from common.db import Database
 from common.inventory import reconcile
 from common.models.sales import Sale
+from products_microservice.inventory import service as inventory_service
 from tests.sales.conftest import Catalog, money
 
 RESERVATIONS = "/api/v1/inventory/reservations"
@@ -151,12 +152,16 @@ async def test_unknown_archived_and_missing(catalog: Catalog, products: tuple[in
     assert await _levels(catalog, first) == (6, 0, 6)
 
 
+@pytest.mark.parametrize("candidates", ["listed", "too many to list"])
 async def test_a_hold_makes_a_well_stocked_product_low_and_its_release_undoes_it(
-    catalog: Catalog,
+    catalog: Catalog, candidates: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Low stock reads only candidates (level at or below the threshold, or held by a
     reservation): a product above its threshold must still show once holds bring its
-    available stock down to it, and leave once they are gone."""
+    available stock down to it, and leave once they are gone. With more candidates than it
+    lists by id, the same rows come from the conditions alone."""
+    if candidates == "too many to list":
+        monkeypatch.setattr(inventory_service, "MAX_LOW_STOCK_CANDIDATES", 0)
     category = await catalog.category()
     plenty = await catalog.product(category_id=category, stock=20)  # threshold 10
     scarce = await catalog.product(category_id=category, stock=3)
