@@ -17,7 +17,7 @@ product. It moves `active -> confirmed | released | expired` exactly once. Rules
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -215,7 +215,7 @@ async def confirm_reservation(
         )
     ).all()
     # Products before the header: the lock order every writer follows.
-    await lock_stock(session, [item.product_id for item in items])
+    stock = await lock_stock(session, [item.product_id for item in items])
     await _lock_active(session, reservation_id)
     await _set_status(session, [reservation_id], ReservationStatus.CONFIRMED)
     prices = unit_prices or {}
@@ -228,6 +228,11 @@ async def confirm_reservation(
             unit_price=prices.get(item.product_id),
             order_id=order_id,
             actor=actor,
+            # The lock read counted this reservation's own hold (it was active, or
+            # `_lock_active` would have refused): confirmed now, it is the sale itself.
+            locked=replace(
+                stock[item.product_id], reserved=stock[item.product_id].reserved - item.quantity
+            ),
         )
         for item in items
     ]

@@ -72,13 +72,17 @@ async def record_sale(
     sold_at: datetime | None = None,
     order_id: int | None = None,
     actor: str | None = None,
+    locked: LockedStock | None = None,
 ) -> Sale:
-    """Sell `quantity` units: stock goes down (409 `insufficient_stock` when short)."""
+    """Sell `quantity` units: stock goes down (409 `insufficient_stock` when short).
+
+    `locked` is the product as `lock_stock` read it in this transaction, when the caller holds
+    its lock already (confirming a reservation), with `reserved` as it stands for this sale."""
     now = utcnow()
     moment = sold_at or now
     if moment > now + CLOCK_SKEW:
         raise SaleInFuture(f"sold_at {moment.isoformat()} is after the current time")
-    product = await _lock_product(session, product_id)
+    product = locked if locked is not None else await _lock_product(session, product_id)
     if product.status != "active":
         raise ProductNotSellable(f"product {product_id} is archived and cannot be sold")
     price = product.price if unit_price is None else unit_price

@@ -187,3 +187,23 @@ async def test_a_hold_makes_a_well_stocked_product_low_and_its_release_undoes_it
     await asyncio.sleep(1.1)
     assert await low() == {scarce: 3}
     assert small.status_code == expiring.status_code == 201
+
+
+async def test_confirming_a_reservation_of_every_unit_sells_them_all(
+    catalog: Catalog, isolated_database: Database
+) -> None:
+    """The sale under the confirmation's own lock read: the reservation's hold becomes the
+    sale, and nothing else's hold may be taken (a second reservation holds the rest)."""
+    category = await catalog.category()
+    product = await catalog.product(category_id=category, stock=5)
+    everything = (await _reserve(catalog, (product, 3))).json()
+    rest = (await _reserve(catalog, (product, 2))).json()
+    assert await _levels(catalog, product) == (5, 5, 0)
+    confirmed = await catalog.client.post(f"{RESERVATIONS}/{everything['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert await _levels(catalog, product) == (2, 2, 0)
+    confirmed = await catalog.client.post(f"{RESERVATIONS}/{rest['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert await _levels(catalog, product) == (0, 0, 0)
+    async with isolated_database.session_factory() as session:
+        assert await reconcile(session) == []
