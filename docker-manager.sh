@@ -31,8 +31,8 @@ usage: ./docker-manager.sh <command>
   restart          stop, then start
   status           containers and the readiness of both services
   logs [service]   follow logs (mysql, migrate, products, sales)
-  migrate          apply migrations in Docker (or locally: python -m common.cli migrate)
-  seed [options]   load demo data in Docker (python -m common.cli seed-demo --help)
+  migrate          apply migrations in Docker (or locally: python -m common.ops migrate)
+  seed [options]   load demo data in Docker (python -m common.ops seed-demo --help)
 USAGE
 }
 
@@ -80,10 +80,10 @@ cmd_dev() {
   done
   ensure_venv dev,bench
   say "migrating ${DATABASE_URL:-the SQLite database under var/}"
-  "$VENV/bin/python" -m common.cli migrate
+  "$VENV/bin/python" -m common.ops migrate
   if [ "$demo" = true ]; then
     say "seeding demo data (skipped when the catalog is not empty)"
-    "$VENV/bin/python" -m common.cli seed-demo --if-empty
+    "$VENV/bin/python" -m common.ops seed-demo --if-empty
   fi
   local pids=()
   stop_all() {
@@ -178,10 +178,7 @@ cmd_status() {
 
 cmd_seed() {
   need_docker
-  if ! compose run --rm migrate python -m common.cli --help | grep -q 'seed-demo'; then
-    die "this version has no demo data generator yet (python -m common.cli seed-demo)"
-  fi
-  compose run --rm migrate python -m common.cli seed-demo "$@"
+  compose run --rm migrate python -m common.ops seed-demo "$@"
 }
 
 main() {

@@ -31,12 +31,13 @@ import psutil
 from alembic import command
 from sqlalchemy.engine import make_url
 
-from common.accounts import create_or_promote_admin
-from common.cli import alembic_config, seed_demo_data
 from common.config import Settings
 from common.db import Database, run_in_transaction
-from common.demo import DemoOptions
-from common.security import create_access_token
+from common.identity.accounts import create_or_promote_admin
+from common.identity.tokens import create_access_token
+from common.migrations import alembic_config
+from common.ops.demo.generator import DemoOptions
+from common.ops.demo.seed import seed_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER_URL = "mysql+aiomysql://root@127.0.0.1:3306/"

@@ -14,11 +14,11 @@ from decimal import Decimal
 import httpx
 
 from bench import api, harness
-from common.accounts import create_account
-from common.inventory import reconcile
+from common.identity.accounts import create_account
+from common.identity.tokens import create_access_token
+from common.inventory.ledger import reconcile
 from common.models.identity import Role, WalletEntryKind
-from common.security import create_access_token
-from common.wallet import apply_wallet_change, reconcile_wallets
+from common.wallet.service import apply_wallet_change, reconcile_wallets
 
 CUSTOMERS = 32
 OPENING_BALANCE = Decimal("1000000.00")

@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from common.security import RequireAdmin
+from common.identity.access import RequireAdmin
+from common.identity.router import AUTH_TAG
+from common.identity.router import router as auth_router
 from common.web import API_PREFIX, create_app, problem_responses
-from common.web.auth import AUTH_TAG
-from common.web.auth import router as auth_router
 from products_microservice.catalog import router as catalog
 from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory

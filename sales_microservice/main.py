@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from common.sweeper import run_sweeper
+from common.identity.router import AUTH_TAG
+from common.identity.router import router as auth_router
+from common.ops.sweeper import run_sweeper
 from common.web import create_app
-from common.web.auth import AUTH_TAG
-from common.web.auth import router as auth_router
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router

@@ -30,9 +30,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import common.models  # noqa: F401
-from common.cli import alembic_config
 from common.config import Settings
 from common.db import Base, Database, build_engine, build_session_factory
+from common.migrations import alembic_config
 from common.models.identity import Role
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
@@ -111,12 +111,12 @@ async def drop_mysql_database(server_url: str, name: str) -> None:
 
 
 async def run_cli(database_url: str, *arguments: str) -> tuple[int, str, str]:
-    """`python -m common.cli ...` as an operator runs it: a real process, configured only by
+    """`python -m common.ops ...` as an operator runs it: a real process, configured only by
     its environment. Returns (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "common.cli",
+        "common.ops",
         *arguments,
         env={**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"},
         stdout=asyncio.subprocess.PIPE,

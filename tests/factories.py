@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from common.accounts import create_account, issue_tokens
 from common.config import Settings
 from common.db import Database, utcnow
+from common.identity.accounts import create_account, issue_tokens
+from common.identity.tokens import create_access_token
 from common.models.identity import Role, UserAccount, WalletEntryKind
-from common.security import create_access_token
-from common.wallet import apply_wallet_change
+from common.wallet.service import apply_wallet_change
 
 PASSWORD = "correct horse battery"
 

@@ -1,12 +1,12 @@
 """Web plumbing shared by both services."""
 
+from common.db.unit_of_work import UnitOfWork
 from common.web.app import API_PREFIX, create_app
 from common.web.dependencies import (
     DatabaseDep,
     ReadSessionDep,
     SessionDep,
     SettingsDep,
-    UnitOfWork,
     UnitOfWorkDep,
 )
 from common.web.openapi import problem_responses

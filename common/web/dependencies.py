@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
 from common.db.engine import Database
-from common.db.transaction import run_in_transaction
-
-T = TypeVar("T")
-
+from common.db.unit_of_work import UnitOfWork
 
 # Every dependency is `async def`, even those that await nothing: FastAPI runs a plain `def`
-# dependency in its thread pool, a thread handoff on every request (`tests/test_app.py` checks).
+# dependency in its thread pool, a thread handoff on every
+# request (`tests/common/test_web.py` walks every route to check).
 
 
 def database_of(request: Request) -> Database:
@@ -49,19 +47,6 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session on the read replica when `DATABASE_READ_URL` is set, else on the primary."""
     async with database_of(request).read_session_factory() as session:
         yield session
-
-
-class UnitOfWork:
-    """For writes that lock stock or money: runs the work in its own transaction and reruns
-    all of it on deadlock or lock-wait errors."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-
-    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        return await run_in_transaction(
-            self._database.session_factory, work, attempts=self._database.retry_attempts
-        )
 
 
 async def get_unit_of_work(request: Request) -> UnitOfWork:

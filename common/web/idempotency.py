@@ -43,9 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
 from common.db.types import utcnow
+from common.db.unit_of_work import UnitOfWork
 from common.errors import Conflict, InvalidInput
 from common.models.identity import IdempotencyRecord, IdempotencyStatus
-from common.web.dependencies import UnitOfWork, database_of, settings_of
+from common.web.dependencies import database_of, settings_of
 
 logger = logging.getLogger(__name__)
 

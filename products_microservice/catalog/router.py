@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from common.inventory import StockStatus
+from common.identity.access import AdminUser, OptionalUser, Principal
+from common.inventory.ledger import StockStatus
 from common.models.catalog import ProductStatus
 from common.schemas import Page, PageDep
 from common.schemas.fields import MAX_ID, Id, MoneyAmount
-from common.security import AdminUser, OptionalUser, Principal
 from common.web import ReadSessionDep, SessionDep, problem_responses
 from products_microservice.catalog import service
 from products_microservice.catalog.schemas import (

@@ -8,11 +8,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
-from common.inventory import StockStatus, stock_status_of
-from common.models.catalog import MAX_STOCK, ProductStatus
-from common.schemas import Schema
-from common.schemas.base import PatchSchema
-from common.schemas.catalog import (
+from common.catalog.schemas import (
     CategoryDescription,
     CategoryName,
     CostPrice,
@@ -23,6 +19,10 @@ from common.schemas.catalog import (
     Sku,
     Threshold,
 )
+from common.inventory.ledger import StockStatus, stock_status_of
+from common.models.catalog import MAX_STOCK, ProductStatus
+from common.schemas import Schema
+from common.schemas.base import PatchSchema
 from common.schemas.fields import Id
 
 ProductSort = Literal[

@@ -12,11 +12,11 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from common.catalog import name_key, unique_slug
+from common.catalog.naming import name_key, unique_slug
 from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.errors import Conflict, InvalidInput, NotFound
-from common.inventory import (
+from common.inventory.ledger import (
     ProductNotFound,
     StockStatus,
     available_quantity,

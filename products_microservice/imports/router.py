@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from common.catalog_import import (
+from common.identity.access import AdminUser
+from common.imports.service import (
     ImportOptions,
     ImportReport,
     ImportResult,
@@ -18,7 +19,6 @@ from common.catalog_import import (
     failed_rows_csv,
     import_products,
 )
-from common.security import AdminUser
 from common.web import SettingsDep, UnitOfWorkDep, problem_responses
 from common.web.uploads import receive_upload, upload_request_body
 

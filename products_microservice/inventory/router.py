@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from common.inventory import LevelInterval, StockStatus
+from common.identity.access import AdminUser
+from common.inventory.ledger import LevelInterval, StockStatus
 from common.models.catalog import ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import CursorDep, CursorPage, Page, PageDep
 from common.schemas.fields import Id, Instant
-from common.security import AdminUser
 from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from products_microservice.catalog.router import ProductId
 from products_microservice.catalog.service import ProductFilter

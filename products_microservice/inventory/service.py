@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import keyset_paginate, paginate
 from common.db.types import Money, utcnow
-from common.inventory import (
+from common.inventory.ledger import (
     LevelInterval,
     ProductNotFound,
     StockStatus,

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
+from common.identity.access import AdminUser
 from common.models.inventory import StockReservation
-from common.reservations import get_reservation
+from common.reservations.service import get_reservation
 from common.schemas.fields import MAX_ID
-from common.security import AdminUser
 from common.web import SessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from products_microservice.reservations import service
 from products_microservice.reservations.schemas import ReservationCreate, ReservationRead

@@ -6,10 +6,10 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from common.models.inventory import REFERENCE_MAX, ReservationStatus
-from common.reservations import effective_status
+from common.reservations.schemas import StockLines
+from common.reservations.service import effective_status
 from common.schemas import Schema
 from common.schemas.fields import trimmed
-from common.schemas.stock import StockLines
 
 MAX_TTL_SECONDS = 86_400
 

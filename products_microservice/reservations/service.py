@@ -12,7 +12,7 @@ from common.db.types import utcnow
 from common.errors import Conflict
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder
-from common.reservations import (
+from common.reservations.service import (
     Hold,
     confirm_reservation,
     get_reservation,

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from common.identity.access import AdminUser, CurrentUser, OptionalUser
+from common.identity.schemas import CustomerId
 from common.models.review import ReviewStatus
 from common.schemas import Page, PageDep
 from common.schemas.fields import MAX_ID, Id
-from common.security import AdminUser, CurrentUser, OptionalUser
 from common.web import ReadSessionDep, SessionDep, problem_responses
 from products_microservice.catalog.router import ProductId
 from products_microservice.reviews import service
@@ -26,7 +27,6 @@ router = APIRouter(tags=["reviews"])
 admin_router = APIRouter(tags=["reviews"])
 
 ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review id")]
-CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="Customer (account) id")]
 
 
 @router.post(

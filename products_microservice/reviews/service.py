@@ -18,13 +18,13 @@ from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden, NotFound
-from common.inventory import ProductNotFound
+from common.identity.access import Principal
+from common.inventory.ledger import ProductNotFound
 from common.models.catalog import Product, ProductStatus
 from common.models.identity import UserAccount
 from common.models.review import MAX_RATING, MIN_RATING, Review, ReviewStatus
-from common.ratings import counted, move_rating, rating_average
+from common.reviews.ratings import counted, move_rating, rating_average
 from common.schemas import Page, PageParams
-from common.security import Principal
 from products_microservice.reviews.schemas import (
     ModerationDecision,
     RatingBucket,

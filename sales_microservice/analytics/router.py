@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from common.calendar import Compare, DateRange
 from common.db.dialect import Interval
+from common.identity.access import RequireAdmin
 from common.schemas.fields import Day, Id
-from common.security import RequireAdmin
 from common.web import ReadSessionDep, SettingsDep, problem_responses
 from common.web.csv import CSV_RESPONSE, csv_response, wants_csv
 from sales_microservice.analytics import service
-from sales_microservice.analytics.periods import Compare, DateRange
 from sales_microservice.analytics.schemas import (
     CategoryReport,
     CategoryRevenue,

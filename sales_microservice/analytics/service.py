@@ -14,18 +14,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.calendar import MAX_BUCKETS, Compare, DateRange, bucket_count, buckets, compared_range
 from common.db.dialect import Interval, date_bucket
 from common.errors import InvalidInput
 from common.models.catalog import Category, Product
 from common.models.sales import SalesDaily, SalesDailyCategory
-from sales_microservice.analytics.periods import (
-    MAX_BUCKETS,
-    Compare,
-    DateRange,
-    bucket_count,
-    buckets,
-    compared_range,
-)
 from sales_microservice.analytics.schemas import (
     BucketMetrics,
     Card,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from common.accounts import create_account
+from common.identity.accounts import create_account
+from common.identity.schemas import AccountRead
 from common.models.identity import Role
-from common.schemas.identity import AccountRead
 from common.web import SessionDep, SettingsDep, problem_responses
 from sales_microservice.auth.schemas import Registration
 

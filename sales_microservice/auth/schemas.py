@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from common.identity.schemas import EmailAddress, FullName, Password, Phone
 from common.schemas.base import Schema
-from common.schemas.identity import EmailAddress, FullName, Password, Phone
 
 
 class Registration(Schema):

@@ -6,15 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from common.accounts import create_account, get_account
 from common.db.pagination import paginate
+from common.identity.access import AdminUser, SelfOrAdmin
+from common.identity.accounts import create_account, get_account
+from common.identity.schemas import AccountRead, CustomerId
 from common.models.identity import Role
 from common.schemas import Page, PageDep
-from common.schemas.identity import AccountRead
-from common.security import AdminUser
 from common.web import SessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.customers import service
-from sales_microservice.customers.access import CustomerId, SelfOrAdmin
 from sales_microservice.customers.schemas import CustomerCreate, CustomerUpdate
 
 router = APIRouter(prefix="/customers", tags=["customers"])

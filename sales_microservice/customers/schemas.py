@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from common.identity.schemas import EmailAddress, FullName, Password, Phone
 from common.models.identity import Role
 from common.schemas.base import PatchSchema, Schema
-from common.schemas.identity import EmailAddress, FullName, Password, Phone
 
 
 class CustomerCreate(Schema):

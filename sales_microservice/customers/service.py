@@ -7,20 +7,20 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.accounts import (
+from common.db.dialect import begin_writing
+from common.db.types import utcnow
+from common.errors import Conflict, Forbidden
+from common.identity.access import Principal
+from common.identity.accounts import (
     EmailExists,
     find_account_by_email,
     flush_account,
     get_account,
     revoke_all_refresh_tokens,
 )
-from common.db.dialect import begin_writing
-from common.db.types import utcnow
-from common.errors import Conflict, Forbidden
 from common.models.identity import Role, UserAccount
 from common.models.orders import CustomerOrder
-from common.orders import order_is_open
-from common.security import Principal
+from common.orders.status import order_is_open
 from sales_microservice.customers.schemas import CustomerUpdate
 
 ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})

@@ -11,13 +11,13 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import paginate
+from common.identity.access import AdminUser, CurrentUser, Principal, SelfOrAdmin
+from common.identity.schemas import CustomerId
 from common.models.orders import CustomerOrder, OrderStatus
 from common.schemas import Page, PageDep, Schema
 from common.schemas.fields import MAX_ID, Id, Instant
-from common.security import AdminUser, CurrentUser, Principal
 from common.web import ReadSessionDep, SessionDep, SettingsDep, problem_responses
 from common.web.idempotency import Idempotency, IdempotencyDep
-from sales_microservice.customers.access import CustomerId, SelfOrAdmin
 from sales_microservice.orders import service
 from sales_microservice.orders.schemas import (
     OrderCancel,

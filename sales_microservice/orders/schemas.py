@@ -7,10 +7,10 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from common.models.orders import NOTES_MAX, REASON_MAX, SHIPPING_ADDRESS_MAX, OrderStatus
-from common.orders import effective_order_status
+from common.orders.status import effective_order_status
+from common.reservations.schemas import MAX_LINES, StockLine, each_product_once
 from common.schemas import Schema
 from common.schemas.fields import Id, trimmed
-from common.schemas.stock import MAX_LINES, StockLine, each_product_once
 
 
 class OrderLine(StockLine):

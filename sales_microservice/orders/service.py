@@ -19,20 +19,25 @@ from sqlalchemy.orm import selectinload
 
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.identity.access import Principal
 from common.models.identity import UserAccount, WalletEntryKind
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.sales import Sale, SaleKind
-from common.orders import change_order_status, effective_order_status, log_status, order_status_is
-from common.reservations import (
+from common.orders.status import (
+    change_order_status,
+    effective_order_status,
+    log_status,
+    order_status_is,
+)
+from common.reservations.service import (
     Hold,
     ReservationExpired,
     confirm_reservation,
     release_reservation,
     reserve_stock,
 )
-from common.sales import MAX_AMOUNT, AmountOutOfRange, record_refund
-from common.security import Principal
-from common.wallet import AccountInactive, apply_wallet_change
+from common.sales.service import MAX_AMOUNT, AmountOutOfRange, record_refund
+from common.wallet.service import AccountInactive, apply_wallet_change
 from sales_microservice.orders.schemas import OrderCancel, OrderCreate, OrderStatusUpdate
 
 # The only moves an admin makes by hand; every other status has its own endpoint.

@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from common.db.pagination import paginate
+from common.identity.access import AdminUser, RequireAdmin
 from common.models.sales import Sale
-from common.sales import record_sale
+from common.sales.service import record_sale
 from common.schemas import Page, PageDep
 from common.schemas.fields import Instant
-from common.security import AdminUser, RequireAdmin
 from common.web import API_PREFIX, ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.sales import service
 from sales_microservice.sales.schemas import SaleCreate, SaleRead, SaleSort

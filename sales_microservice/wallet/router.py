@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from common.accounts import get_account
 from common.db.pagination import keyset_paginate
+from common.identity.access import AdminUser, SelfOrAdmin
+from common.identity.accounts import get_account
+from common.identity.schemas import CustomerId
 from common.models.identity import WalletEntry
 from common.schemas import CursorDep, CursorPage
-from common.security import AdminUser
 from common.web import SessionDep, problem_responses
 from common.web.idempotency import IdempotencyDep
-from sales_microservice.customers.access import CustomerId, SelfOrAdmin
 from sales_microservice.wallet import service
 from sales_microservice.wallet.schemas import Debit, TopUp, WalletEntryRead, WalletRead
 

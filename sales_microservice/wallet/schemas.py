@@ -9,7 +9,7 @@ from pydantic import Field
 from common.models.identity import WalletEntryKind
 from common.schemas.base import Schema
 from common.schemas.fields import DecimalText, trimmed
-from common.wallet import MAX_WALLET_AMOUNT
+from common.wallet.service import MAX_WALLET_AMOUNT
 
 WalletAmount = Annotated[
     Decimal,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.accounts import get_account
+from common.identity.accounts import get_account
 from common.models.identity import WalletEntry, WalletEntryKind
-from common.wallet import apply_wallet_change
+from common.wallet.service import apply_wallet_change
 from sales_microservice.wallet.schemas import Debit, TopUp, WalletEntryRead, WalletRead
 
 LATEST_ENTRIES = 20

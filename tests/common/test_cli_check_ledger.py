@@ -1,4 +1,4 @@
-"""`python -m common.cli check-ledger` against the configured database."""
+"""`python -m common.ops check-ledger` against the configured database."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import update
 
-from common.cli import main
 from common.config import get_settings
 from common.db import Database
-from common.inventory import record_movement
+from common.inventory.ledger import record_movement
 from common.models import MovementKind, Product
+from common.ops.cli import main
 from tests.common.test_inventory import make_product
 from tests.conftest import Backend
 

@@ -1,15 +1,15 @@
-"""`python -m common.cli create-admin` against the configured database."""
+"""`python -m common.ops create-admin` against the configured database."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from common.cli import create_admin, main
 from common.config import Settings
 from common.db import Database
+from common.identity.passwords import verify_password
 from common.models.identity import UserAccount
-from common.security import verify_password
+from common.ops.cli import create_admin, main
 from tests.conftest import Backend, run_cli
 from tests.factories import make_account
 

@@ -1,4 +1,4 @@
-"""`python -m common.cli import-products` against the configured database."""
+"""`python -m common.ops import-products` against the configured database."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from common.cli import main
 from common.db import Database
-from common.inventory import reconcile
+from common.inventory.ledger import reconcile
 from common.models import InventoryMovement, Product
+from common.ops.cli import main
 from tests.common.test_cli_check_ledger import configured  # noqa: F401 (fixture)
 
 

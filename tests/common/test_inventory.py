@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import utcnow
-from common.inventory import (
+from common.inventory.ledger import (
     BackdatedMovement,
     InsufficientStock,
     LevelPoint,
@@ -30,7 +30,7 @@ from common.inventory import (
     stock_status_of,
 )
 from common.models import Category, InventoryMovement, MovementKind, Product
-from common.reservations import Hold, reserve_stock
+from common.reservations.service import Hold, reserve_stock
 
 NEW_YORK = ZoneInfo("America/New_York")
 

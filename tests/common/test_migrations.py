@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from common.cli import alembic_config
 from common.db import Base, build_engine
+from common.migrations import alembic_config
 from tests.conftest import downgrade, make_settings, migrate
 
 

@@ -11,18 +11,13 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import select, update
 
-from common.accounts import InvalidCredentials, TooManyLoginAttempts, login
 from common.config import Settings
 from common.db import Database, utcnow
+from common.db.unit_of_work import UnitOfWork
+from common.identity.accounts import InvalidCredentials, TooManyLoginAttempts, login
+from common.identity.passwords import hash_password, password_hasher, verify_password
+from common.identity.tokens import create_access_token, decode_access_token
 from common.models.identity import LoginThrottle, RefreshToken, Role, UserAccount
-from common.security import (
-    create_access_token,
-    decode_access_token,
-    hash_password,
-    password_hasher,
-    verify_password,
-)
-from common.web.dependencies import UnitOfWork
 from tests.factories import PASSWORD, bearer, make_account, unique_email
 
 PROBLEM = "application/problem+json"

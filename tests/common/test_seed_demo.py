@@ -16,17 +16,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from common.cli import main
 from common.config import Settings, get_settings
 from common.db import Database
-from common.demo import CatalogNotEmpty, DemoOptions, DemoSummary, InvalidDemoOptions, seed_demo
-from common.inventory import reconcile
+from common.inventory.ledger import reconcile
 from common.models import InventoryMovement, Product, Sale, SalesDaily, SalesDailyCategory
 from common.models.identity import Role, UserAccount, WalletEntry
 from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
-from common.wallet import reconcile_wallets
+from common.ops.cli import main
+from common.ops.demo.generator import (
+    CatalogNotEmpty,
+    DemoOptions,
+    DemoSummary,
+    InvalidDemoOptions,
+    seed_demo,
+)
+from common.wallet.service import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import Backend, serve_as_admin
 from tests.sales.test_rollups import raw_totals, rollup_totals

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from common.config import Settings
 from common.db import Database, utcnow
 from common.models.identity import IdempotencyRecord, LoginThrottle
-from common.sweeper import sweep
+from common.ops.sweeper import sweep
 
 
 async def test_sweep_deletes_expired_keys_and_ended_windows_only(

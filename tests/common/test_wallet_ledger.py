@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount, WalletEntry, WalletEntryKind
-from common.wallet import (
+from common.wallet.service import (
     InsufficientFunds,
     WalletDiscrepancy,
     apply_wallet_change,

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Base, Database, utcnow
+from common.identity.tokens import create_access_token
 from common.schemas.problem import PROBLEM_MEDIA_TYPE
-from common.security import create_access_token
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import serve

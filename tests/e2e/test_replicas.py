@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
-from common.inventory import reconcile
+from common.inventory.ledger import reconcile
 from common.models.catalog import Product
 from common.models.identity import Role, UserAccount, WalletEntry
 from common.models.sales import Sale
-from common.wallet import reconcile_wallets
+from common.wallet.service import reconcile_wallets
 from tests.conftest import Backend
 from tests.factories import bearer, make_account
 from tests.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running

@@ -16,10 +16,10 @@ from openpyxl import Workbook
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.catalog_import import ImportOptions, ImportReport, import_products
 from common.config import Settings
 from common.db import Database
-from common.inventory import reconcile
+from common.imports.service import ImportOptions, ImportReport, import_products
+from common.inventory.ledger import reconcile
 from common.models import Category, InventoryMovement, Product, Role
 from products_microservice.main import build_app
 from tests.conftest import make_settings, serve

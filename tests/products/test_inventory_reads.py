@@ -8,7 +8,7 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.inventory import record_movement
+from common.inventory.ledger import record_movement
 from common.models import MovementKind
 from tests.products.factories import API, adjust, create_category, create_product
 

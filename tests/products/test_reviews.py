@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.config import Settings
 from common.db import Database
 from common.models.review import Review
-from common.ratings import rating_problems
+from common.reviews.ratings import rating_problems
 from tests.factories import bearer, make_account
 from tests.products.factories import API, create_product
 

@@ -23,7 +23,7 @@ from httpx import AsyncClient
 
 from common.config import Settings
 from common.db import Database
-from common.sales import record_refund, record_sale
+from common.sales.service import record_refund, record_sale
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import make_settings, migrate, serve_as_admin

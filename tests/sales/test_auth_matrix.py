@@ -21,11 +21,11 @@ from fastapi import FastAPI
 from common.config import Settings
 from common.db import Database
 from common.db.types import utcnow
+from common.identity.access import Principal
 from common.models.identity import Role, UserAccount
 from common.models.review import Review, ReviewStatus
-from common.reservations import Hold, reserve_stock
-from common.sales import record_sale
-from common.security import Principal
+from common.reservations.service import Hold, reserve_stock
+from common.sales.service import record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
 from products_microservice.main import build_app as build_products_app

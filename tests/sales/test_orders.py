@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database, utcnow
-from common.inventory import reconcile
+from common.inventory.ledger import reconcile
 from common.models.identity import UserAccount, WalletEntry
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder
 from common.models.sales import Sale
-from common.wallet import reconcile_wallets
+from common.wallet.service import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import serve
 from tests.factories import bearer, make_account

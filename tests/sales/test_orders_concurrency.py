@@ -11,15 +11,15 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 
-from common.cli import main
 from common.config import Settings, get_settings
 from common.db import Database
-from common.inventory import reconcile
+from common.inventory.ledger import reconcile
 from common.models.identity import UserAccount, WalletEntry
 from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderStatusChange
 from common.models.sales import Sale
-from common.wallet import reconcile_wallets
+from common.ops.cli import main
+from common.wallet.service import reconcile_wallets
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import Backend, serve, serve_as_admin

@@ -5,15 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from common.calendar import Compare, DateRange, bucket_count, bucket_start, buckets, compared_range
 from common.db.dialect import INTERVALS, Interval
-from sales_microservice.analytics.periods import (
-    Compare,
-    DateRange,
-    bucket_count,
-    bucket_start,
-    buckets,
-    compared_range,
-)
 
 
 @pytest.mark.parametrize("interval", INTERVALS)

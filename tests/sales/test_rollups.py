@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database
 from common.models.sales import Sale, SalesDaily
-from common.sales import rebuild_rollups, record_refund, record_sale
+from common.sales.service import rebuild_rollups, record_refund, record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
 from tests.conftest import Backend, run_cli

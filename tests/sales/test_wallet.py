@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
-from common.wallet import reconcile_wallets
+from common.wallet.service import reconcile_wallets
 from tests.factories import bearer, make_account
 
 

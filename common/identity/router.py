@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from common.accounts import (
+from common.db.types import utcnow
+from common.identity.access import CurrentUser
+from common.identity.accounts import (
     InvalidRefreshToken,
     get_account,
     login,
     revoke_refresh_token,
     rotate_refresh_token,
 )
-from common.db.types import utcnow
-from common.schemas.identity import AccountRead, RefreshRequest, TokenResponse
-from common.security import CurrentUser
+from common.identity.schemas import AccountRead, RefreshRequest, TokenResponse
 from common.web.dependencies import SessionDep, SettingsDep, UnitOfWorkDep
 from common.web.openapi import problem_responses
 

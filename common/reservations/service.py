@@ -28,11 +28,11 @@ from sqlalchemy.orm import selectinload
 
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput, NotFound
-from common.inventory import InsufficientStock, LockedStock, lock_stock
+from common.inventory.ledger import InsufficientStock, LockedStock, lock_stock
 from common.models.catalog import ProductStatus
 from common.models.inventory import ReservationStatus, StockReservation, StockReservationItem
 from common.models.sales import Sale
-from common.sales import ProductNotSellable, record_sale
+from common.sales.service import ProductNotSellable, record_sale
 
 MAX_RESERVATION_LINES = 100
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db.dialect import accumulate
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
-from common.inventory import (
+from common.inventory.ledger import (
     LockedStock,
     ProductNotFound,
     lock_stock,

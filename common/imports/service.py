@@ -35,16 +35,8 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.catalog import name_key, unique_slug
-from common.db.dialect import violates_unique
-from common.db.transaction import flush_unique
-from common.db.types import utcnow
-from common.errors import Conflict, InvalidInput, UnsupportedMediaType
-from common.inventory import open_levels, set_levels
-from common.models.catalog import Category, Product, ProductStatus
-from common.models.inventory import MovementKind
-from common.schemas import Schema
-from common.schemas.catalog import (
+from common.catalog.naming import name_key, unique_slug
+from common.catalog.schemas import (
     DEFAULT_LOW_STOCK_THRESHOLD,
     CategoryName,
     CostPrice,
@@ -55,6 +47,14 @@ from common.schemas.catalog import (
     StockLevel,
     Threshold,
 )
+from common.db.dialect import violates_unique
+from common.db.transaction import flush_unique
+from common.db.types import utcnow
+from common.errors import Conflict, InvalidInput, UnsupportedMediaType
+from common.inventory.ledger import open_levels, set_levels
+from common.models.catalog import Category, Product, ProductStatus
+from common.models.inventory import MovementKind
+from common.schemas import Schema
 
 FileFormat = Literal["csv", "xlsx"]
 OnError = Literal["abort", "skip"]

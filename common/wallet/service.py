@@ -14,9 +14,9 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.accounts import AccountNotFound
 from common.db.types import Money, utcnow
 from common.errors import Conflict
+from common.identity.accounts import AccountNotFound
 from common.models.identity import MAX_WALLET_BALANCE, UserAccount, WalletEntry, WalletEntryKind
 
 # The most one top-up, debit or adjustment may move; larger amounts are typing mistakes.

@@ -7,8 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import Field, StringConstraints
 
+from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.models.identity import (
     EMAIL_MAX_LENGTH,
     FULL_NAME_MAX_LENGTH,
@@ -16,8 +18,10 @@ from common.models.identity import (
     Role,
 )
 from common.schemas.base import Schema
-from common.schemas.fields import trimmed
-from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from common.schemas.fields import MAX_ID, trimmed
+
+# The path parameter of every `/customers/{customer_id}/...` route.
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's account id")]
 
 # `\x85` spelled out: in Rust's `\s` (what pydantic checks with), not in ECMA-262's (what the
 # spec is read with); NUL is never part of an address.

@@ -1,7 +1,4 @@
-"""Operator commands: `python -m common.cli <command>`.
-
-Only commands that work are listed; later features add theirs here.
-"""
+"""Operator commands: `python -m common.ops <command>` (or the `ecommerce-manager` script)."""
 
 from __future__ import annotations
 
@@ -9,53 +6,41 @@ import argparse
 import asyncio
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.accounts import create_or_promote_admin
-from common.catalog_import import (
+from common.config import Settings, get_settings
+from common.db import run_in_transaction
+from common.errors import AppError
+from common.identity.accounts import create_or_promote_admin
+from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from common.identity.schemas import EMAIL_PATTERN, normalize_email
+from common.imports.service import (
     ImportOptions,
     ImportRejected,
     ImportResult,
     RowError,
     import_products,
 )
-from common.config import Settings, get_settings
-from common.db import Database, run_in_transaction
-from common.demo import (
+from common.inventory.ledger import LedgerProblem, reconcile
+from common.migrations import alembic_config
+from common.ops.database import open_bulk_database
+from common.ops.demo.generator import (
     DEMO_CUSTOMER_PASSWORD,
     CatalogNotEmpty,
     DemoOptions,
-    DemoSummary,
     InvalidDemoOptions,
-    seed_demo,
 )
-from common.errors import AppError
-from common.inventory import LedgerProblem, reconcile
-from common.ratings import RatingProblem, rating_problems
-from common.sales import rebuild_rollups
-from common.schemas.identity import EMAIL_PATTERN, normalize_email
-from common.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hash_password
-from common.sweeper import SweepResult, sweep
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def alembic_config(database_url: str | None = None) -> Config:
-    """Alembic's config for this project, independent of the current directory."""
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "common" / "migrations"))
-    if database_url:
-        config.attributes["database_url"] = database_url
-    return config
+from common.ops.demo.seed import seed_demo_data
+from common.ops.sweeper import SweepResult, sweep
+from common.reviews.ratings import RatingProblem, rating_problems
+from common.sales.service import rebuild_rollups
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -81,17 +66,6 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-@asynccontextmanager
-async def _open_database(settings: Settings) -> AsyncIterator[Database]:
-    # An operator runs these and can stop them; one statement of a bulk command (rebuilding
-    # the rollups of millions of sales) may rightly take longer than a request ever should.
-    database = Database.from_settings(settings.model_copy(update={"db_read_timeout": 0}))
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 async def create_admin(settings: Settings, *, email: str, password: str) -> bool:
     """Create the admin, or promote and re-activate the account with that e-mail and give it
     this password. True when the account is new."""
@@ -102,13 +76,13 @@ async def create_admin(settings: Settings, *, email: str, password: str) -> bool
         )
         return created
 
-    async with _open_database(settings) as database:
+    async with open_bulk_database(settings) as database:
         return await run_in_transaction(database.session_factory, work)
 
 
 async def _find_ledger_problems() -> tuple[list[LedgerProblem], list[RatingProblem]]:
     async with (
-        _open_database(get_settings()) as database,
+        open_bulk_database(get_settings()) as database,
         database.session_factory() as session,
     ):
         return await reconcile(session), await rating_problems(session)
@@ -116,7 +90,7 @@ async def _find_ledger_problems() -> tuple[list[LedgerProblem], list[RatingProbl
 
 async def _rebuild(start: date | None, end: date | None) -> int:
 
-    async with _open_database(get_settings()) as database:
+    async with open_bulk_database(get_settings()) as database:
         return await run_in_transaction(
             database.session_factory,
             lambda session: rebuild_rollups(session, start=start, end=end),
@@ -168,7 +142,7 @@ async def run_import(
                 session, file, filename=path.name, options=options, on_progress=on_progress
             )
 
-    async with _open_database(settings) as database:
+    async with open_bulk_database(settings) as database:
         return await run_in_transaction(
             database.session_factory, work, attempts=database.retry_attempts
         )
@@ -228,7 +202,7 @@ def _import_products(args: argparse.Namespace) -> int:
 
 
 async def _sweep_once(batch_size: int) -> SweepResult:
-    async with _open_database(get_settings()) as database:
+    async with open_bulk_database(get_settings()) as database:
         return await sweep(database, batch_size=batch_size, settings=get_settings())
 
 
@@ -244,27 +218,6 @@ def _sweep(args: argparse.Namespace) -> int:
         f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s)"
     )
     return 0
-
-
-async def seed_demo_data(
-    settings: Settings, options: DemoOptions, *, progress: bool = False
-) -> DemoSummary:
-    """Seed the demo store into the database of `settings`, in one transaction."""
-    password_hash = await hash_password(DEMO_CUSTOMER_PASSWORD, settings)
-    async with _open_database(settings) as database:
-        return await run_in_transaction(
-            database.session_factory,
-            lambda session: seed_demo(
-                session,
-                options,
-                timezone=settings.timezone,
-                password_hash=password_hash,
-                progress=progress,
-            ),
-            # Rerunning a bulk load after a deadlock would only repeat it; there is no
-            # concurrent writer to lose to in an empty catalog.
-            attempts=1,
-        )
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
@@ -307,7 +260,7 @@ def _by_status(counts: Counter[str]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m common.cli", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m common.ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     migrate = commands.add_parser("migrate", help="apply database migrations (alembic upgrade)")

@@ -43,7 +43,6 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.db import Base
-from common.demo_catalog import CATEGORIES, FIRST_NAMES, LAST_NAMES, CategorySpec
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.identity import Role, UserAccount, WalletEntry, WalletEntryKind
 from common.models.inventory import (
@@ -56,8 +55,9 @@ from common.models.inventory import (
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind
-from common.ratings import recount_ratings
-from common.sales import business_date, rebuild_rollups
+from common.ops.demo.catalog import CATEGORIES, FIRST_NAMES, LAST_NAMES, CategorySpec
+from common.reviews.ratings import recount_ratings
+from common.sales.service import business_date, rebuild_rollups
 
 CENT = Decimal("0.01")
 ACTOR = "demo"

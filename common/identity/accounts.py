@@ -16,19 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
 from common.db.types import utcnow
+from common.db.unit_of_work import UnitOfWork
 from common.errors import AppError, Conflict, NotFound, Unauthenticated
-from common.login_throttle import count_attempt, forgive_attempt, login_keys
+from common.identity.access import AccountDisabled
+from common.identity.passwords import hash_password, verify_password
+from common.identity.schemas import TokenResponse, normalize_email
+from common.identity.throttle import count_attempt, forgive_attempt, login_keys
+from common.identity.tokens import create_access_token, hash_refresh_token, new_refresh_token
 from common.models.identity import RefreshToken, Role, UserAccount
-from common.schemas.identity import TokenResponse, normalize_email
-from common.security import (
-    AccountDisabled,
-    create_access_token,
-    hash_password,
-    hash_refresh_token,
-    new_refresh_token,
-    verify_password,
-)
-from common.web.dependencies import UnitOfWork
 
 logger = logging.getLogger(__name__)
 

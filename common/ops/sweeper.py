@@ -29,8 +29,8 @@ from common.db.types import utcnow
 from common.models.identity import IdempotencyRecord, LoginThrottle
 from common.models.inventory import ReservationStatus, StockReservation
 from common.models.orders import CustomerOrder, OrderStatus
-from common.orders import change_order_status
-from common.reservations import expire_reservations
+from common.orders.status import change_order_status
+from common.reservations.service import expire_reservations
 
 logger = logging.getLogger(__name__)
 EXPIRY_REASON = "not paid before the reservation expired"

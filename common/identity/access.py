@@ -1,0 +1,125 @@
+"""Who is calling: the principal and the access dependencies every route declares.
+
+Routers of both services declare who may call them with the `Annotated` aliases below:
+
+- `CurrentUser`: any signed-in, active account (else 401).
+- `AdminUser`: an active admin (401 without a valid token, 403 for a customer).
+- `OptionalUser`: the principal when a valid token is sent, `None` when none is sent.
+- `RequireUser` / `RequireAdmin`: the same checks for `dependencies=[...]` on a route or a
+  whole router, when the endpoint does not need the principal itself, e.g.
+  `@router.post("", dependencies=[RequireAdmin])`.
+
+The token only proves who the caller is; the role and the active flag are read from the
+database on every request (one primary-key read), so demoting or disabling an account takes
+effect on its very next request instead of when its access token expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Integer, bindparam, select
+
+from common.errors import Forbidden, Unauthenticated
+from common.identity.schemas import CustomerId
+from common.identity.tokens import decode_access_token, invalid_token
+from common.models.identity import Role, UserAccount
+from common.web.dependencies import database_of, settings_of
+
+# A path, not a secret (ruff's S105 matches the word "token").
+TOKEN_URL = "/auth/token"  # noqa: S105
+
+
+class AccountDisabled(Unauthenticated):
+    code = "account_disabled"
+    title = "Account disabled"
+
+
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description="Sign in at `POST /auth/token` (username = e-mail) to get an access token.",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as the database knows it at the start of this request."""
+
+    id: int
+    email: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """How ledgers (stock movements, sales) name who made a change."""
+        return f"user:{self.id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    def can_act_for(self, user_id: int) -> bool:
+        return self.is_admin or self.id == user_id
+
+
+# Every authenticated request runs this: built once, so its cache key is worked out once.
+_ACCOUNT_OF_TOKEN = select(UserAccount.email, UserAccount.role, UserAccount.is_active).where(
+    UserAccount.id == bindparam("user_id", type_=Integer())
+)
+
+
+async def get_optional_user(
+    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> Principal | None:
+    """`None` without a bearer token; a token that is sent must be valid (never ignored)."""
+    if token is None:
+        return None
+    settings = settings_of(request)
+    user_id = decode_access_token(token, settings)
+    # A short session of its own: the endpoint may run its work in a unit of work on another
+    # connection, and this one should not stay checked out meanwhile.
+    async with database_of(request).session_factory() as session:
+        row = (await session.execute(_ACCOUNT_OF_TOKEN, {"user_id": user_id})).one_or_none()
+    if row is None:
+        raise invalid_token("The account of this token no longer exists.")
+    if not row.is_active:
+        raise AccountDisabled(
+            "This account has been disabled.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Principal(id=user_id, email=row.email, role=row.role)
+
+
+async def get_current_user(
+    principal: Annotated[Principal | None, Depends(get_optional_user)],
+) -> Principal:
+    if principal is None:
+        raise Unauthenticated("Send an access token: Authorization: Bearer <token>.")
+    return principal
+
+
+async def get_admin_user(principal: Annotated[Principal, Depends(get_current_user)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("Only an admin may do this.")
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+AdminUser = Annotated[Principal, Depends(get_admin_user)]
+RequireUser = Depends(get_current_user)
+RequireAdmin = Depends(get_admin_user)
+
+
+async def get_self_or_admin(customer_id: CustomerId, principal: CurrentUser) -> Principal:
+    """Who may act on `/customers/{customer_id}/...`: that customer, or an admin."""
+    if not principal.can_act_for(customer_id):
+        raise Forbidden("Customers may only act on their own account.")
+    return principal
+
+
+SelfOrAdmin = Annotated[Principal, Depends(get_self_or_admin)]

@@ -1,0 +1,1 @@
+"""Operator tools: the command line, the demo store generator and the expiry sweeper."""
