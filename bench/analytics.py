@@ -19,7 +19,7 @@ from typing import Any
 import aiomysql
 
 from bench import harness
-from common.ops.demo.generator import DemoOptions
+from common.ops.demo.options import DemoOptions
 
 PRODUCTS = 1000
 DAYS = 365

@@ -21,7 +21,7 @@ from common.db import Database
 from common.inventory.ledger import reconcile, record_movement
 from common.models.catalog import Product
 from common.models.inventory import InventoryMovement, MovementKind
-from common.ops.demo.generator import DemoOptions
+from common.ops.demo.options import DemoOptions
 
 DATABASE = "bench_store"
 STORE = DemoOptions(products=1000, days=365, sales=20_000, customers=50, seed=11)

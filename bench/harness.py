@@ -36,7 +36,7 @@ from common.db import Database, run_in_transaction
 from common.identity.accounts import create_or_promote_admin
 from common.identity.tokens import create_access_token
 from common.migrations import alembic_config
-from common.ops.demo.generator import DemoOptions
+from common.ops.demo.options import DemoOptions
 from common.ops.demo.seed import seed_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,7 +31,7 @@ from common.imports.service import (
 from common.inventory.ledger import LedgerProblem, reconcile
 from common.migrations import alembic_config
 from common.ops.database import open_bulk_database
-from common.ops.demo.generator import (
+from common.ops.demo.options import (
     DEMO_CUSTOMER_PASSWORD,
     CatalogNotEmpty,
     DemoOptions,

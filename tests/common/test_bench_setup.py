@@ -7,7 +7,7 @@ import pytest
 
 from bench import analytics, api
 from bench.__main__ import SCENARIOS, main
-from common.ops.demo.generator import DemoOptions
+from common.ops.demo.options import DemoOptions
 
 
 @pytest.mark.parametrize("sales", [*analytics.SIZES, analytics.LARGE])

@@ -25,13 +25,8 @@ from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
 from common.ops.cli import main
-from common.ops.demo.generator import (
-    CatalogNotEmpty,
-    DemoOptions,
-    DemoSummary,
-    InvalidDemoOptions,
-    seed_demo,
-)
+from common.ops.demo.generator import seed_demo
+from common.ops.demo.options import CatalogNotEmpty, DemoOptions, DemoSummary, InvalidDemoOptions
 from common.wallet.service import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
 from tests.conftest import Backend, serve_as_admin

@@ -1,5 +1,5 @@
 """What the demo store sells: categories with their brands, items, price ranges, margins and
-seasons. Plain data, kept apart from the generator in `common.demo` so either reads alone."""
+seasons. Plain data, kept apart from the generator's stages so either reads alone."""
 
 from __future__ import annotations
 

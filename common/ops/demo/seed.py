@@ -6,7 +6,8 @@ from common.config import Settings
 from common.db.transaction import run_in_transaction
 from common.identity.passwords import hash_password
 from common.ops.database import open_bulk_database
-from common.ops.demo.generator import DEMO_CUSTOMER_PASSWORD, DemoOptions, DemoSummary, seed_demo
+from common.ops.demo.generator import seed_demo
+from common.ops.demo.options import DEMO_CUSTOMER_PASSWORD, DemoOptions, DemoSummary
 
 
 async def seed_demo_data(
