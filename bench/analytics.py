@@ -1,7 +1,7 @@
 """Analytics scenario: the dashboard's year reports at 100,000 and 1,000,000 sales (and
 10,000,000 with `--analytics-10m`), from the API and from a plain GROUP BY over `sale`.
 
-Each size is a demo store of 1,000 products over a year, seeded by `common.demo`. Reports are
+Each size is a demo store of 1,000 products over a year, seeded by `common.ops.demo`. Reports are
 timed one at a time (the latency of one report, not throughput): `GET /analytics/revenue
 ?interval=day` for the whole year, and `GET /analytics/revenue/by-category
 ?compare=previous_period`. Next to each, the same figures computed straight from `sale` with

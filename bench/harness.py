@@ -141,7 +141,7 @@ async def analyze(server_url: str, name: str, tables: Collection[str]) -> None:
 async def demo_database(
     args: argparse.Namespace, name: str, options: DemoOptions, *, quiet: bool = False
 ) -> str:
-    """A database holding the demo store of `options` (seeded by `common.demo`), reused as
+    """A database holding the demo store of `options` (seeded by `common.ops.demo`), reused as
     it is with `--reuse` when it exists."""
     if args.reuse and await database_exists(args.server_url, name):
         return database_url(args.server_url, name)

@@ -28,7 +28,7 @@ from common.imports.service import (
     RowError,
     import_products,
 )
-from common.inventory.ledger import LedgerProblem, reconcile
+from common.inventory.audit import LedgerProblem, reconcile
 from common.migrations import alembic_config
 from common.ops.database import open_bulk_database
 from common.ops.demo.generator import (

@@ -1,4 +1,4 @@
-"""HTTP for the bulk catalog import; the engine is `common.catalog_import` (the CLI uses it too)."""
+"""HTTP for the bulk catalog import; the engine is `common.imports` (the CLI uses it too)."""
 
 from __future__ import annotations
 
