@@ -18,7 +18,8 @@ from sqlalchemy import func, select, update
 
 from bench import harness
 from common.db import Database
-from common.inventory.ledger import reconcile, record_movement
+from common.inventory.audit import reconcile
+from common.inventory.ledger import record_movement
 from common.models.catalog import Product
 from common.models.inventory import InventoryMovement, MovementKind
 from common.ops.demo.options import DemoOptions

@@ -16,7 +16,7 @@ import httpx
 from bench import api, harness
 from common.identity.accounts import create_account
 from common.identity.tokens import create_access_token
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.identity import Role, WalletEntryKind
 from common.wallet.service import apply_wallet_change, reconcile_wallets
 

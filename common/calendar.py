@@ -1,14 +1,16 @@
-"""Calendar arithmetic of reports, in the store's local dates: buckets and compared ranges.
+"""Store-day calendar arithmetic, the one copy: buckets (day, ISO week, month, quarter, year)
+of reports and stock level series, the instant a store day starts, and compared ranges.
 
-Mirrors `common.db.dialect.date_bucket` (which does the same in SQL), so buckets the database
-returns can be matched to the full, zero-filled list built here.
+Bucket keys mirror `common.db.dialect.date_bucket` (which does the same in SQL), so buckets
+the database returns can be matched to the full, zero-filled list built here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from common.db.dialect import Interval
 
@@ -52,7 +54,8 @@ def bucket_start(interval: Interval, day: date) -> date:
     return date(day.year, 1, 1)
 
 
-def _next_bucket(interval: Interval, key: date) -> date:
+def next_bucket(interval: Interval, key: date) -> date:
+    """The first day of the bucket after the one that starts on `key`."""
     if interval == "day":
         return key + timedelta(days=1)
     if interval == "week":
@@ -73,21 +76,31 @@ def bucket_count(interval: Interval, period: DateRange) -> int:
     return months // {"month": 1, "quarter": 3, "year": 12}[interval] + 1
 
 
-def buckets(interval: Interval, period: DateRange) -> list[Bucket]:
-    """Every bucket that touches the range, in order, each clipped to the range."""
-    result = []
+def bucket_starts(interval: Interval, period: DateRange) -> list[date]:
+    """The first days of every bucket that touches the range, in order."""
+    starts = []
     key = bucket_start(interval, period.start)
     while key <= period.end:
-        following = _next_bucket(interval, key)
-        result.append(
-            Bucket(
-                key=key,
-                start=max(key, period.start),
-                end=min(following - timedelta(days=1), period.end),
-            )
+        starts.append(key)
+        key = next_bucket(interval, key)
+    return starts
+
+
+def buckets(interval: Interval, period: DateRange) -> list[Bucket]:
+    """Every bucket that touches the range, in order, each clipped to the range."""
+    return [
+        Bucket(
+            key=key,
+            start=max(key, period.start),
+            end=min(next_bucket(interval, key) - timedelta(days=1), period.end),
         )
-        key = following
-    return result
+        for key in bucket_starts(interval, period)
+    ]
+
+
+def local_midnight(day: date, timezone: ZoneInfo) -> datetime:
+    """The instant (in UTC) the store day `day` starts."""
+    return datetime.combine(day, time.min, tzinfo=timezone).astimezone(UTC)
 
 
 def _one_year_earlier(day: date) -> date:

@@ -1,6 +1,6 @@
 """Field rules of categories and products, shared by the catalog API and the bulk import.
 
-They live in `common` because the import engine (`common.catalog_import`) is also run by the
+They live in `common` because the import engine (`common.imports`) is also run by the
 command line, and `common` imports no service: both entry points validate a product with
 these same types, so a row the API would refuse is refused by the import too.
 """

@@ -1,0 +1,1 @@
+"""Bulk catalog import from CSV or XLSX files: reading, validating, writing, reporting."""

@@ -1,4 +1,4 @@
-"""The stock ledger, shared by every service that moves stock (catalog, sales, orders).
+"""Recording stock movements, shared by every service that moves stock (catalog, sales, orders).
 
 Invariants, kept in SQL rather than by reading a level into Python and writing it back:
 
@@ -8,39 +8,28 @@ Invariants, kept in SQL rather than by reading a level into Python and writing i
 - Every change appends one `inventory_movement` in the same transaction, with the level it
   left (`quantity_after`), read back under the row lock the UPDATE took. So the cached level
   always equals the sum of the ledger, and `quantity_after` forms an unbroken chain;
-  `reconcile` proves both.
+  `common.inventory.audit.reconcile` proves both.
 - Several products are locked in ascending id order (`record_movements`), so two writers
   touching the same products can never wait on each other in a cycle.
 - A product's movements never go back in time: `created_at` is at least that of its previous
-  movement, so "the last movement at or before T" is the level at T (`level_as_of`).
-
-- Reservations hold stock without moving it: `available = on hand - reserved`, where reserved
-  sums the active, unexpired reservation items (`reserved_quantity`, evaluated at query
-  time, so expiry needs no sweeper). A removal never takes held units: `record_movement`
-  guards `stock_on_hand + delta >= reserved` under the product's row lock (`lock_stock`).
-  Creating and confirming reservations lives in `common.reservations`.
+  movement, so "the last movement at or before T" is the level at T
+  (`common.inventory.levels.level_as_of`).
+- A removal never takes units held by reservations (`common.inventory.availability`): it is
+  guarded by what they hold, read under the product's row lock (`lock_stock`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from enum import StrEnum
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal, cast
-from zoneinfo import ZoneInfo
+from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    CompoundSelect,
     CursorResult,
     Integer,
-    Select,
     String,
-    Subquery,
     Table,
     Update,
     bindparam,
@@ -48,275 +37,25 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import with_expression
-from sqlalchemy.orm.interfaces import ORMOption
 
-from common.db.dialect import begin_writing
-from common.db.types import UTCDateTime, utcnow
-from common.errors import Conflict, InvalidInput, NotFound
-from common.models.catalog import MAX_STOCK, Product
-from common.models.inventory import (
-    InventoryMovement,
-    MovementKind,
-    ReservationStatus,
-    StockReservationItem,
+from common.db.types import utcnow
+from common.inventory.availability import LockedStock, available_quantity, lock_stock
+from common.inventory.errors import (
+    BackdatedMovement,
+    InsufficientStock,
+    NoStockChange,
+    ProductNotFound,
+    StaleStock,
+    StockLimitExceeded,
 )
-from common.models.sales import SalesDaily
+from common.models.catalog import MAX_STOCK, Product
+from common.models.inventory import InventoryMovement, MovementKind
 
-LevelInterval = Literal["day", "week", "month"]
-LEVEL_INTERVALS: tuple[LevelInterval, ...] = ("day", "week", "month")
-# A chart of more points than this is a request mistake, not a chart.
-MAX_LEVEL_POINTS = 1000
 # The table itself, for Core bulk INSERTs (the ORM's bulk path costs per row).
 _MOVEMENT_TABLE = cast(Table, InventoryMovement.__table__)
-
-
-class StockStatus(StrEnum):
-    IN_STOCK = "in_stock"
-    LOW_STOCK = "low_stock"
-    OUT_OF_STOCK = "out_of_stock"
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class ProductNotFound(NotFound):
-    code = "product_not_found"
-    title = "Product not found"
-
-
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
-    title = "Not enough stock"
-
-
-class StaleStock(Conflict):
-    code = "stale_stock"
-    title = "Stock changed since it was read"
-
-
-class StockLimitExceeded(Conflict):
-    code = "stock_limit_exceeded"
-    title = "Stock level too high"
-
-
-class NoStockChange(InvalidInput):
-    code = "no_stock_change"
-    title = "The change moves no stock"
-
-
-class BackdatedMovement(InvalidInput):
-    code = "backdated_movement"
-    title = "Movement predates the product's ledger"
-
-
-# --- availability: the one place that knows what "available" means --------------------------
-
-
-def _now_at_execution() -> BindParameter[datetime]:
-    """The current time, taken each time a statement runs rather than when it is built, so a
-    reservation stops counting the moment it expires, whoever runs the query and however
-    long the statement object lives."""
-    return bindparam("now", callable_=utcnow, type_=UTCDateTime(), unique=True)
-
-
-def _holding() -> list[ColumnElement[bool]]:
-    """Reservation items that hold stock: active and not yet expired. Expiry needs no sweeper:
-    an item past `expires_at` stops holding at once."""
-    return [
-        StockReservationItem.status == ReservationStatus.ACTIVE.value,
-        StockReservationItem.expires_at > _now_at_execution(),
-    ]
-
-
-def reserved_quantity() -> ColumnElement[int]:
-    """Units of `Product` held by active, unexpired reservations (one index range each)."""
-    held = (
-        select(func.coalesce(func.sum(StockReservationItem.quantity), 0))
-        .where(StockReservationItem.product_id == Product.id, *_holding())
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    return cast(ColumnElement[int], held)
-
-
-def products_with_holds() -> Select[tuple[int]]:
-    """Ids of the products that active, unexpired reservations hold stock of (a range of the
-    (status, expires_at, product_id) index): the only ones whose available stock is below
-    what they have on hand."""
-    return select(StockReservationItem.product_id).where(*_holding())
-
-
-def held_by_product() -> Subquery:
-    """Units held per product by active, unexpired reservations, as a derived table (`held`,
-    keyed by `product_id`) to outer-join where many products are read at once: one grouped
-    range of the holds' (status, expires_at, product_id) index, instead of a correlated sum
-    per product (`reserved_quantity`, right for a page of rows, not for the whole catalog)."""
-    return (
-        select(
-            StockReservationItem.product_id,
-            func.sum(StockReservationItem.quantity).label("held"),
-        )
-        .where(*_holding())
-        .group_by(StockReservationItem.product_id)
-        .subquery("held")
-    )
-
-
-def available_quantity() -> ColumnElement[int]:
-    return Product.stock_on_hand - reserved_quantity()
-
-
-@dataclass(frozen=True)
-class LockedStock:
-    """A product as its row lock shows it: nobody else can change these until commit."""
-
-    product_id: int
-    status: str
-    price: Decimal
-    cost_price: Decimal | None
-    category_id: int
-    on_hand: int
-    reserved: int
-    # When the product's ledger last moved: a new movement is dated no earlier.
-    last_movement_at: datetime | None
-
-    @property
-    def available(self) -> int:
-        return self.on_hand - self.reserved
-
-
-@lru_cache(maxsize=1)
-def _lock_stock_statements() -> tuple[Select[Any], Select[Any]]:
-    """Built once: this is on every sale's path, and building and hashing the statements cost
-    more than the database takes to answer them."""
-    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
-    # One index probe per product (product_id, created_at), read in the same round trip.
-    last_movement = (
-        select(func.max(InventoryMovement.created_at))
-        .where(InventoryMovement.product_id == Product.id)
-        .scalar_subquery()
-    )
-    locking_read = (
-        select(
-            Product.id,
-            Product.status,
-            Product.price,
-            Product.cost_price,
-            Product.category_id,
-            Product.stock_on_hand,
-            last_movement.label("last_movement_at"),
-        )
-        .where(Product.id.in_(ids))
-        .order_by(Product.id)
-        .with_for_update()
-    )
-    holds = (
-        select(StockReservationItem.product_id, func.sum(StockReservationItem.quantity))
-        .where(StockReservationItem.product_id.in_(ids), *_holding())
-        .group_by(StockReservationItem.product_id)
-        .with_for_update(read=True)
-    )
-    return locking_read, holds
-
-
-async def lock_stock(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, LockedStock]:
-    """Lock the products' rows in ascending id order and read, under those locks, what is on
-    hand and what reservations hold. Unknown ids are simply absent from the result.
-
-    Every writer that adds a reservation item holds its product's row lock, so once we hold
-    it no new hold can appear. The sum is a locking read because MySQL's plain reads see the
-    transaction's snapshot, which may predate a hold committed just before our lock.
-    """
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    await begin_writing(session, cast(Table, Product.__table__), ids)
-    locking_read, holds = _lock_stock_statements()
-    rows = (await session.execute(locking_read, {"ids": ids})).all()
-    held_rows = await session.execute(holds, {"ids": ids})
-    held = {product_id: int(units) for product_id, units in held_rows.all()}
-    return {
-        row.id: LockedStock(
-            product_id=row.id,
-            status=row.status,
-            price=row.price,
-            cost_price=row.cost_price,
-            category_id=row.category_id,
-            on_hand=row.stock_on_hand,
-            reserved=int(held.get(row.id, 0)),
-            last_movement_at=row.last_movement_at,
-        )
-        for row in rows
-    }
-
-
-COVER_WINDOW_DAYS = 30
-
-
-async def days_of_cover(
-    session: AsyncSession, available: Mapping[int, int], *, today: date
-) -> dict[int, Decimal | None]:
-    """Days the available units last at the average daily units sold (net of refunds) over
-    the 30 store-local days ending `today`, per product id; null for a product that sold
-    nothing in that window (no rate of sale is known, and a made-up one would mislead).
-
-    Reads the `sales_daily` rollup: at most 30 rows per product."""
-    if not available:
-        return {}
-    sold = (
-        await session.execute(
-            select(
-                SalesDaily.product_id,
-                func.sum(SalesDaily.units_sold - SalesDaily.units_refunded),
-            )
-            .where(
-                SalesDaily.product_id.in_(list(available)),
-                SalesDaily.business_date > today - timedelta(days=COVER_WINDOW_DAYS),
-                SalesDaily.business_date <= today,
-            )
-            .group_by(SalesDaily.product_id)
-        )
-    ).tuples()
-    rate = {product_id: Decimal(units) / COVER_WINDOW_DAYS for product_id, units in sold}
-    return {
-        product_id: (units / rate[product_id]).quantize(Decimal("0.1"))
-        if rate.get(product_id, 0) > 0
-        else None
-        for product_id, units in available.items()
-    }
-
-
-def with_reserved() -> ORMOption:
-    """Load `Product.reserved` with the query, so `Product` rows can report availability."""
-    return with_expression(Product.reserved, reserved_quantity())
-
-
-def stock_status_of(available: int, threshold: int) -> StockStatus:
-    """The rule that `stock_status_expression` states in SQL (a test holds them equal)."""
-    if available <= 0:
-        return StockStatus.OUT_OF_STOCK
-    if available <= threshold:
-        return StockStatus.LOW_STOCK
-    return StockStatus.IN_STOCK
-
-
-def stock_status_expression(
-    available: ColumnElement[int], threshold: ColumnElement[int] | None = None
-) -> ColumnElement[str]:
-    limit = Product.low_stock_threshold if threshold is None else threshold
-    return case(
-        (available <= 0, StockStatus.OUT_OF_STOCK.value),
-        (available <= limit, StockStatus.LOW_STOCK.value),
-        else_=StockStatus.IN_STOCK.value,
-    )
-
-
-# --- writing the ledger ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -718,233 +457,3 @@ def _not_before(last: datetime | None, at: datetime | None) -> datetime:
             f"The product's ledger already has a movement at {last.isoformat()}."
         )
     return at
-
-
-# --- reading levels --------------------------------------------------------------------------
-
-
-def _last_level(
-    product_id: ColumnElement[int], at: ColumnElement[datetime] | datetime
-) -> Select[tuple[int]]:
-    return (
-        select(InventoryMovement.quantity_after)
-        .where(InventoryMovement.product_id == product_id, InventoryMovement.created_at <= at)
-        .order_by(InventoryMovement.created_at.desc(), InventoryMovement.id.desc())
-        .limit(1)
-    )
-
-
-@lru_cache(maxsize=256)
-def _levels_statement(count: int) -> CompoundSelect[Any]:
-    """`levels_as_of`'s statement for `count` products, built once per size: assembling a
-    few hundred SELECTs costs more than the database takes to answer them."""
-    at = bindparam("at", type_=UTCDateTime())
-    parts = []
-    for index in range(count):
-        product_id = bindparam(f"product_{index}", type_=Integer())
-        parts.append(
-            select(
-                product_id.label("product_id"),
-                _last_level(product_id, at).scalar_subquery().label("level"),
-            )
-        )
-    return union_all(*parts)
-
-
-def level_as_of_expression(at: datetime) -> ColumnElement[int]:
-    """`Product`'s level at `at` as a correlated subquery, for filtering on past levels.
-
-    MySQL and MariaDB can only seek a correlated subquery to the product, then walk back from
-    its newest movement to `at`; `levels_as_of` seeks straight to the row and is preferred
-    wherever the products are known first.
-    """
-    last = _last_level(Product.id.expression, at).correlate(Product).scalar_subquery()
-    return func.coalesce(last, 0)
-
-
-async def levels_as_of(
-    session: AsyncSession, product_ids: Sequence[int], at: datetime
-) -> dict[int, int]:
-    """Each product's level at `at`: its last movement's `quantity_after` at or before it (0
-    before any). One statement; for each product one descent of the (product_id, created_at)
-    index to exactly that row, however long the ledger."""
-    if not product_ids:
-        return {}
-    unique_ids = list(dict.fromkeys(product_ids))
-    params: dict[str, Any] = {f"product_{i}": pid for i, pid in enumerate(unique_ids)}
-    rows = (await session.execute(_levels_statement(len(unique_ids)), {**params, "at": at})).all()
-    return {int(row.product_id): int(row.level or 0) for row in rows}
-
-
-async def level_as_of(session: AsyncSession, *, product_id: int, at: datetime) -> int:
-    if await session.scalar(select(Product.id).where(Product.id == product_id)) is None:
-        raise ProductNotFound(f"No product with id {product_id}.")
-    return (await levels_as_of(session, [product_id], at))[product_id]
-
-
-@dataclass(frozen=True)
-class LevelPoint:
-    period_start: date  # the bucket's first local day
-    level: int  # the level at the end of the bucket (or at `end` for the last one)
-
-
-def bucket_starts(
-    interval: LevelInterval, start: datetime, end: datetime, timezone: ZoneInfo
-) -> list[date]:
-    """Local first days of the buckets that `[start, end]` touches (weeks start on Monday)."""
-    first = _bucket_floor(interval, start.astimezone(timezone).date())
-    last = end.astimezone(timezone).date()
-    starts = []
-    day = first
-    while day <= last:
-        starts.append(day)
-        if len(starts) > MAX_LEVEL_POINTS:
-            raise InvalidInput(
-                f"More than {MAX_LEVEL_POINTS} {interval} buckets; narrow the range.",
-                max_points=MAX_LEVEL_POINTS,
-            )
-        day = _next_bucket(interval, day)
-    return starts
-
-
-def _bucket_floor(interval: LevelInterval, day: date) -> date:
-    if interval == "week":
-        return day - timedelta(days=day.weekday())
-    if interval == "month":
-        return day.replace(day=1)
-    return day
-
-
-def _next_bucket(interval: LevelInterval, day: date) -> date:
-    if interval == "day":
-        return day + timedelta(days=1)
-    if interval == "week":
-        return day + timedelta(weeks=1)
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _local_midnight(day: date, timezone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone).astimezone(UTC)
-
-
-async def level_series(
-    session: AsyncSession,
-    *,
-    product_id: int,
-    interval: LevelInterval,
-    start: datetime,
-    end: datetime,
-    timezone: ZoneInfo,
-) -> list[LevelPoint]:
-    """The level at the end of each bucket, carried forward through buckets without movement.
-
-    Reads one opening level and the movements inside the range, both through the
-    (product_id, created_at) index: the cost follows the range, never the whole ledger.
-    """
-    if end < start:
-        raise InvalidInput("`end` must not be before `start`.")
-    starts = bucket_starts(interval, start, end, timezone)
-    edges = [_local_midnight(_next_bucket(interval, day), timezone) for day in starts]
-    # The last bucket may still be running: its level is the one at `end`.
-    edges[-1] = min(edges[-1], end + timedelta(microseconds=1))
-    opening_at = _local_midnight(starts[0], timezone) - timedelta(microseconds=1)
-    level = (await levels_as_of(session, [product_id], opening_at))[product_id]
-    movements = (
-        await session.execute(
-            select(InventoryMovement.created_at, InventoryMovement.quantity_after)
-            .where(
-                InventoryMovement.product_id == product_id,
-                InventoryMovement.created_at > opening_at,
-                InventoryMovement.created_at < edges[-1],
-            )
-            .order_by(InventoryMovement.created_at, InventoryMovement.id)
-        )
-    ).all()
-    points = []
-    cursor = 0
-    for day, edge in zip(starts, edges, strict=True):
-        while cursor < len(movements) and movements[cursor].created_at < edge:
-            level = movements[cursor].quantity_after
-            cursor += 1
-        points.append(LevelPoint(period_start=day, level=level))
-    return points
-
-
-# --- auditing --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerProblem:
-    product_id: int
-    sku: str
-    problem: Literal["cached_level_mismatch", "broken_chain"]
-    detail: str
-    movement_id: int | None = None
-
-
-def _ledger_sums() -> Select[Any]:
-    sums = (
-        select(
-            InventoryMovement.product_id,
-            func.sum(InventoryMovement.delta).label("ledger_total"),
-        )
-        .group_by(InventoryMovement.product_id)
-        .subquery()
-    )
-    ledger_total = func.coalesce(sums.c.ledger_total, 0)
-    return (
-        select(Product.id, Product.sku, Product.stock_on_hand, ledger_total.label("ledger_total"))
-        .outerjoin(sums, sums.c.product_id == Product.id)
-        .where(Product.stock_on_hand != ledger_total)
-        .order_by(Product.id)
-    )
-
-
-def _chain_breaks() -> Select[Any]:
-    previous = (
-        func.lag(InventoryMovement.quantity_after)
-        .over(partition_by=InventoryMovement.product_id, order_by=InventoryMovement.id)
-        .label("previous_after")
-    )
-    chain = select(
-        InventoryMovement.id,
-        InventoryMovement.product_id,
-        InventoryMovement.delta,
-        InventoryMovement.quantity_after,
-        previous,
-    ).subquery()
-    expected = func.coalesce(chain.c.previous_after, 0) + chain.c.delta
-    return (
-        select(chain, Product.sku)
-        .join(Product, Product.id == chain.c.product_id)
-        .where(chain.c.quantity_after != expected)
-        .order_by(chain.c.product_id, chain.c.id)
-    )
-
-
-async def reconcile(session: AsyncSession) -> list[LedgerProblem]:
-    """Every product whose cached level differs from the sum of its movements, and every
-    movement whose `quantity_after` is not the previous one plus its delta. Empty = sound."""
-    problems = [
-        LedgerProblem(
-            product_id=row.id,
-            sku=row.sku,
-            problem="cached_level_mismatch",
-            detail=f"stock_on_hand is {row.stock_on_hand}, the ledger sums to {row.ledger_total}",
-        )
-        for row in (await session.execute(_ledger_sums())).all()
-    ]
-    problems += [
-        LedgerProblem(
-            product_id=row.product_id,
-            sku=row.sku,
-            problem="broken_chain",
-            detail=(
-                f"quantity_after is {row.quantity_after}, expected "
-                f"{(row.previous_after or 0) + row.delta}"
-            ),
-            movement_id=row.id,
-        )
-        for row in (await session.execute(_chain_breaks())).all()
-    ]
-    return problems

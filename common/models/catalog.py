@@ -94,14 +94,15 @@ class Product(TimestampMixin, Base):
         String(16), default=ProductStatus.ACTIVE.value, server_default=text("'active'")
     )
     low_stock_threshold: Mapped[int] = mapped_column(default=10, server_default=text("10"))
-    # A cache of the ledger's sum, changed only by `common.inventory` in guarded SQL.
+    # A cache of the ledger's sum, changed only by `common.inventory.ledger` in guarded SQL.
     stock_on_hand: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     # Units held by active reservations; loaded per query with
-    # `common.inventory.with_reserved()`, so the rule lives in one place.
+    # `common.inventory.availability.with_reserved()`, so the rule lives in one place.
     reserved: Mapped[int] = query_expression()
-    # Approved reviews: how many, and the sum of their ratings. Kept by `common.ratings` in
-    # the transaction of every review change, so a read aggregates nothing.
+    # Approved reviews: how many, and the sum of their ratings. Kept by
+    # `common.reviews.ratings` in the transaction of every review change, so a read
+    # aggregates nothing.
     rating_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     rating_total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 

@@ -92,7 +92,7 @@ class RefreshToken(Base):
 
 class WalletEntry(Base):
     """Append-only wallet ledger: the cached `user_account.wallet_balance` always equals the
-    sum of `amount` over a user's entries (`common.wallet.reconcile_wallets` proves it)."""
+    sum of `amount` over a user's entries (`common.wallet.service.reconcile_wallets` proves it)."""
 
     __tablename__ = "wallet_entry"
     __table_args__ = (

@@ -77,7 +77,7 @@ _RESERVATION_STATUSES = ", ".join(f"'{status.value}'" for status in ReservationS
 class StockReservation(Base):
     """Units of one or more products held until `expires_at`: a header with one item per
     product. The header is the reservation (one id, one status, one expiry); every status
-    change goes through `common.reservations`, which copies it onto the items."""
+    change goes through `common.reservations.service`, which copies it onto the items."""
 
     __tablename__ = "stock_reservation"
     __table_args__ = (

@@ -21,14 +21,10 @@ from common.errors import AppError
 from common.identity.accounts import create_or_promote_admin
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.identity.schemas import EMAIL_PATTERN, normalize_email
-from common.imports.service import (
-    ImportOptions,
-    ImportRejected,
-    ImportResult,
-    RowError,
-    import_products,
-)
-from common.inventory.ledger import LedgerProblem, reconcile
+from common.imports.errors import ImportRejected
+from common.imports.report import ImportResult, RowError
+from common.imports.service import ImportOptions, import_products
+from common.inventory.audit import LedgerProblem, reconcile
 from common.migrations import alembic_config
 from common.ops.database import open_bulk_database
 from common.ops.demo.options import (

@@ -3,13 +3,15 @@
 A reservation is a header (`stock_reservation`: one id, status, expiry) with one item per
 product. It moves `active -> confirmed | released | expired` exactly once. Rules:
 
-- Reserving locks the products in ascending id order (`common.inventory.lock_stock`) and
-  checks every line against what is available under those locks: all lines or none.
+- Reserving locks the products in ascending id order
+  (`common.inventory.availability.lock_stock`) and checks every line against what is
+  available under those locks: all lines or none.
 - Expiry needs nothing to run: an item past `expires_at` stops counting at once
   (`reserved_quantity`); `expire_reservations` (the sweeper) only writes the status down.
 - Confirming marks the reservation confirmed, so its own units stop counting as held, then
-  books one sale per item through `common.sales.record_sale` in the same transaction: a
-  confirmed reservation is a sale of those units, and analytics see it like any other.
+  books one sale per item through `common.sales.service.record_sale` in the same
+  transaction: a confirmed reservation is a sale of those units, and analytics see it like
+  any other.
 - Lock order, everywhere: order row, account row, product rows (ascending id), then the
   reservation header. Nothing takes them in another order, so nothing waits in a cycle.
 """
@@ -28,7 +30,8 @@ from sqlalchemy.orm import selectinload
 
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput, NotFound
-from common.inventory.ledger import InsufficientStock, LockedStock, lock_stock
+from common.inventory.availability import LockedStock, lock_stock
+from common.inventory.errors import InsufficientStock
 from common.models.catalog import ProductStatus
 from common.models.inventory import ReservationStatus, StockReservation, StockReservationItem
 from common.models.sales import Sale

@@ -15,13 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db.dialect import accumulate
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
-from common.inventory.ledger import (
-    LockedStock,
-    ProductNotFound,
-    lock_stock,
-    record_movement,
-    refuse_if_short,
-)
+from common.inventory.availability import LockedStock, lock_stock
+from common.inventory.errors import ProductNotFound
+from common.inventory.ledger import record_movement, refuse_if_short
 from common.models.inventory import MovementKind
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 

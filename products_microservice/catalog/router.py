@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from common.identity.access import AdminUser, OptionalUser, Principal
-from common.inventory.ledger import StockStatus
+from common.inventory.availability import StockStatus
 from common.models.catalog import ProductStatus
 from common.schemas import Page, PageDep
 from common.schemas.fields import MAX_ID, Id, MoneyAmount

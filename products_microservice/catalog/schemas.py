@@ -19,7 +19,7 @@ from common.catalog.schemas import (
     Sku,
     Threshold,
 )
-from common.inventory.ledger import StockStatus, stock_status_of
+from common.inventory.availability import StockStatus, stock_status_of
 from common.models.catalog import MAX_STOCK, ProductStatus
 from common.schemas import Schema
 from common.schemas.base import PatchSchema

@@ -16,14 +16,14 @@ from common.catalog.naming import name_key, unique_slug
 from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.errors import Conflict, InvalidInput, NotFound
-from common.inventory.ledger import (
-    ProductNotFound,
+from common.inventory.availability import (
     StockStatus,
     available_quantity,
-    record_movement,
     stock_status_expression,
     with_reserved,
 )
+from common.inventory.errors import ProductNotFound
+from common.inventory.ledger import record_movement
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import Page, PageParams

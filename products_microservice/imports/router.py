@@ -1,4 +1,4 @@
-"""HTTP for the bulk catalog import; the engine is `common.catalog_import` (the CLI uses it too)."""
+"""HTTP for the bulk catalog import; the engine is `common.imports` (the CLI uses it too)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from common.identity.access import AdminUser
-from common.imports.service import (
-    ImportOptions,
-    ImportReport,
-    ImportResult,
-    OnError,
-    failed_rows_csv,
-    import_products,
-)
+from common.imports.report import ImportReport, ImportResult, OnError, failed_rows_csv
+from common.imports.service import ImportOptions, import_products
 from common.web import SettingsDep, UnitOfWorkDep, problem_responses
 from common.web.uploads import receive_upload, upload_request_body
 

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from common.identity.access import AdminUser
-from common.inventory.ledger import LevelInterval, StockStatus
+from common.inventory.availability import StockStatus
+from common.inventory.levels import LevelInterval
 from common.models.catalog import ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import CursorDep, CursorPage, Page, PageDep

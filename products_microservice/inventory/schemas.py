@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from common.inventory.ledger import LevelInterval, StockStatus
+from common.inventory.availability import StockStatus
+from common.inventory.levels import LevelInterval
 from common.models.catalog import MAX_STOCK
 from common.models.inventory import NOTE_MAX, REFERENCE_MAX, MovementKind
 from common.schemas import Schema

@@ -13,22 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import keyset_paginate, paginate
 from common.db.types import Money, utcnow
-from common.inventory.ledger import (
-    LevelInterval,
-    ProductNotFound,
+from common.inventory.availability import (
     StockStatus,
     available_quantity,
     days_of_cover,
     held_by_product,
+    products_with_holds,
+    reserved_quantity,
+    stock_status_expression,
+    stock_status_of,
+)
+from common.inventory.errors import ProductNotFound
+from common.inventory.ledger import record_movement, set_stock
+from common.inventory.levels import (
+    LevelInterval,
     level_as_of_expression,
     level_series,
     levels_as_of,
-    products_with_holds,
-    record_movement,
-    reserved_quantity,
-    set_stock,
-    stock_status_expression,
-    stock_status_of,
 )
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import InventoryMovement, MovementKind

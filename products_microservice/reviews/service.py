@@ -19,7 +19,7 @@ from common.db.transaction import flush_unique
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden, NotFound
 from common.identity.access import Principal
-from common.inventory.ledger import ProductNotFound
+from common.inventory.errors import ProductNotFound
 from common.models.catalog import Product, ProductStatus
 from common.models.identity import UserAccount
 from common.models.review import MAX_RATING, MIN_RATING, Review, ReviewStatus
@@ -226,7 +226,7 @@ def _review_exists(review_id: int | None) -> ReviewExists:
 
 async def _locked_review(session: AsyncSession, review_id: int) -> Review:
     """The review under its row lock, held until commit: whatever one change of it does to
-    its product's rating counters, the next change sees (`common.ratings`)."""
+    its product's rating counters, the next change sees (`common.reviews.ratings`)."""
     await begin_writing(session, cast(Table, Review.__table__), [review_id])
     review = await session.get(Review, review_id, with_for_update=True, populate_existing=True)
     if review is None:

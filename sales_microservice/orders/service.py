@@ -3,7 +3,7 @@
 Each operation is one unit of work (the router runs it through `UnitOfWork`, retried on
 deadlock): stock, money, sales and the status history change together or not at all. Locks
 are taken in one order everywhere: the order row, the customer's account (wallet), the
-products in ascending id order, then the reservation (see `common.reservations`).
+products in ascending id order, then the reservation (see `common.reservations.service`).
 """
 
 from __future__ import annotations

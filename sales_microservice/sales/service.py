@@ -1,4 +1,4 @@
-"""Sales listing; recording goes through `common.sales`, shared with orders."""
+"""Sales listing; recording goes through `common.sales.service`, shared with orders."""
 
 from __future__ import annotations
 

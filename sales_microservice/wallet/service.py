@@ -1,4 +1,4 @@
-"""Wallet reads and the top-up / debit operations (money moves through `common.wallet`)."""
+"""Wallet reads and the top-up / debit operations (money moves through `common.wallet.service`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models import InventoryMovement, Product
 from common.ops.cli import main
 from tests.common.test_cli_check_ledger import configured  # noqa: F401 (fixture)

@@ -11,24 +11,22 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import utcnow
-from common.inventory.ledger import (
+from common.inventory.audit import reconcile
+from common.inventory.availability import StockStatus, stock_status_expression, stock_status_of
+from common.inventory.errors import (
     BackdatedMovement,
     InsufficientStock,
-    LevelPoint,
     ProductNotFound,
     StaleStock,
+)
+from common.inventory.ledger import (
     StockChange,
-    StockStatus,
-    level_as_of,
-    level_series,
-    reconcile,
     record_movement,
     record_movements,
     set_levels,
     set_stock,
-    stock_status_expression,
-    stock_status_of,
 )
+from common.inventory.levels import LevelPoint, level_as_of, level_series
 from common.models import Category, InventoryMovement, MovementKind, Product
 from common.reservations.service import Hold, reserve_stock
 

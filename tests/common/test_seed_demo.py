@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from common.config import Settings, get_settings
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models import InventoryMovement, Product, Sale, SalesDaily, SalesDailyCategory
 from common.models.identity import Role, UserAccount, WalletEntry
 from common.models.inventory import StockReservation, StockReservationItem

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.catalog import Product
 from common.models.identity import Role, UserAccount, WalletEntry
 from common.models.sales import Sale

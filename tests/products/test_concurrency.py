@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models import InventoryMovement, MovementKind
 from tests.products.factories import API, adjust, create_category, create_product
 

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
 from common.db import Database
-from common.imports.service import ImportOptions, ImportReport, import_products
-from common.inventory.ledger import reconcile
+from common.imports.report import ImportReport
+from common.imports.service import ImportOptions, import_products
+from common.inventory.audit import reconcile
 from common.models import Category, InventoryMovement, Product, Role
 from products_microservice.main import build_app
 from tests.conftest import make_settings, serve

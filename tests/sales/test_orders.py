@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database, utcnow
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.identity import UserAccount, WalletEntry
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder

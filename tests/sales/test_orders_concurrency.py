@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from common.config import Settings, get_settings
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.identity import UserAccount, WalletEntry
 from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderStatusChange

@@ -9,7 +9,7 @@ from httpx import Response
 from sqlalchemy import select
 
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.sales import Sale
 from products_microservice.inventory import service as inventory_service
 from tests.sales.conftest import Catalog, money

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from common.config import Settings
 from common.db import Database
-from common.inventory.ledger import reconcile
+from common.inventory.audit import reconcile
 from common.models.catalog import Product
 from common.models.sales import Sale
 from products_microservice.main import build_app as build_products_app
