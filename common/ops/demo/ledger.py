@@ -1,4 +1,4 @@
-"""The demo store's stock movements and sale rows, written exactly as `common.sales` books them.
+"""The demo store's stock movements and sale rows, written exactly as `common.sales.service` books them.
 
 The stock ledger has the initial stock, restocks, one `sale` movement per sale and `return`s
 for refunds; `reconcile` agrees with it, and so does a rollup rebuild with the sales.
@@ -151,5 +151,5 @@ async def _add_sale(
 
 
 def _sale_reference(kind: str, sale_id: int, order_id: int | None) -> str:
-    """What the stock ledger says a sale movement was for (as `common.sales` writes it)."""
+    """What the stock ledger says a sale movement was for (as `common.sales.service` writes it)."""
     return f"{kind}:{sale_id}" + (f" order:{order_id}" if order_id is not None else "")
