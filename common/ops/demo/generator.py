@@ -10,8 +10,8 @@ Written for volume (1,000,000 sales in minutes): rows are generated in time orde
 with explicit ids, and sent as multi-row INSERTs in batches (`writer`). Stock is tracked in
 Python and written to `product.stock_on_hand` once at the end; both rollups are built once at
 the end with `rebuild_rollups`. The result is exactly what booking each sale through
-`common.sales.service` would have produced: `reconcile`, `reconcile_wallets` and a rollup rebuild all
-agree with it.
+`common.sales.service` would have produced: `reconcile`, `reconcile_wallets` and a rollup
+rebuild all agree with it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The demo store's stock movements and sale rows, written exactly as `common.sales.service` books them.
+"""The demo store's stock movements and sale rows, as `common.sales.service` books them.
 
 The stock ledger has the initial stock, restocks, one `sale` movement per sale and `return`s
 for refunds; `reconcile` agrees with it, and so does a rollup rebuild with the sales.
