@@ -1,11 +1,11 @@
-"""HTTP for the bulk catalog import; the engine is `common.catalog_import` (the CLI uses it too)."""
+"""HTTP for the bulk catalog import; the engine is `common.imports` (the CLI uses it too)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -22,7 +22,7 @@ from common.imports.service import (
 from common.web import SettingsDep, UnitOfWorkDep, problem_responses
 from common.web.uploads import receive_upload, upload_request_body
 
-admin_router = APIRouter(tags=["products"])
+router = APIRouter(prefix="/products/import", tags=["products"])
 UPLOAD_FIELD = "file"
 
 
@@ -36,8 +36,8 @@ async def _upload(request: Request, settings: SettingsDep) -> AsyncIterator[Uplo
         await form.close()
 
 
-@admin_router.post(
-    "/products/import",
+@router.post(
+    "",
     response_model=ImportReport,
     summary="Create and update products from a CSV or XLSX file (upsert by SKU)",
     description=(
@@ -48,8 +48,11 @@ async def _upload(request: Request, settings: SettingsDep) -> AsyncIterator[Uplo
         "failed rows as CSV (original columns plus line, column, reason) to fix and re-upload."
     ),
     responses={
-        200: {"content": {"text/csv": {}}, "description": "The report, or the failed rows"},
-        **problem_responses(400, 413, 415, 422, 409),
+        status.HTTP_200_OK: {
+            "content": {"text/csv": {}},
+            "description": "The report, or the failed rows",
+        },
+        **problem_responses(400, 401, 403, 413, 415, 422, 409),
     },
     openapi_extra=upload_request_body(UPLOAD_FIELD, "The catalog file (.csv UTF-8 or .xlsx)"),
 )
