@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
-from common.identity.access import RequireAdmin
 from common.identity.router import AUTH_TAG
 from common.identity.router import router as auth_router
-from common.web import API_PREFIX, create_app, problem_responses
+from common.web import API_PREFIX, create_app
 from products_microservice.catalog import router as catalog
 from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory
@@ -47,25 +46,23 @@ TAGS = [
 ]
 
 
-def management_router() -> APIRouter:
-    """Every route that changes data, and the inventory ledger with its cost valuation, behind
-    one router: the admin guard is one dependency here."""
-    management = APIRouter(dependencies=[RequireAdmin], responses=problem_responses(401, 403))
-    management.include_router(catalog.admin_router)
-    management.include_router(inventory.router)
-    management.include_router(inventory.admin_router)
-    management.include_router(reviews.admin_router)
-    management.include_router(imports.admin_router)
-    management.include_router(reservations.router)
-    return management
-
-
 def build_app(**overrides: Any) -> FastAPI:
     """The service; tests pass `settings=` and `database=` overrides."""
     return create_app(
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
-        routers=[catalog.router, reviews.router, management_router()],
+        # Each router declares its prefix, tags and, on every route, who may call it.
+        routers=[
+            catalog.categories_router,
+            catalog.products_router,
+            imports.router,
+            inventory.product_inventory_router,
+            inventory.inventory_router,
+            reservations.router,
+            reviews.product_reviews_router,
+            reviews.reviews_router,
+            reviews.customer_reviews_router,
+        ],
         root_routers=[auth_router],
         tags=TAGS,
         own_body_limit_paths=[f"{API_PREFIX}/products/import"],

@@ -11,7 +11,7 @@ from common.web import create_app
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
-from sales_microservice.orders.router import router as orders_router
+from sales_microservice.orders.router import customer_orders_router, orders_router
 from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
 
@@ -58,6 +58,7 @@ def build_app(**overrides: Any) -> FastAPI:
             customers_router,
             wallet_router,
             orders_router,
+            customer_orders_router,
             sales_router,
             analytics_router,
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import Field, StringConstraints
 
 from common.models.catalog import (
@@ -20,7 +21,11 @@ from common.models.catalog import (
     PRODUCT_NAME_MAX,
     SKU_MAX,
 )
-from common.schemas.fields import MoneyAmount, PositiveMoneyAmount, trimmed
+from common.schemas.fields import MAX_ID, MoneyAmount, PositiveMoneyAmount, trimmed
+
+# The path parameters of `/categories/{category_id}` and every `/products/{product_id}/...`.
+CategoryId = Annotated[int, Path(ge=1, le=MAX_ID, description="Category id")]
+ProductId = Annotated[int, Path(ge=1, le=MAX_ID, description="Product id")]
 
 CategoryName = Annotated[str, trimmed(CATEGORY_NAME_MAX)]
 CategoryDescription = Annotated[str, trimmed(CATEGORY_DESCRIPTION_MAX)]

@@ -4,10 +4,13 @@ Routers of both services declare who may call them with the `Annotated` aliases 
 
 - `CurrentUser`: any signed-in, active account (else 401).
 - `AdminUser`: an active admin (401 without a valid token, 403 for a customer).
+- `SelfOrAdmin`: on `/customers/{customer_id}/...`, that customer or an admin (else 403).
 - `OptionalUser`: the principal when a valid token is sent, `None` when none is sent.
-- `RequireUser` / `RequireAdmin`: the same checks for `dependencies=[...]` on a route or a
-  whole router, when the endpoint does not need the principal itself, e.g.
-  `@router.post("", dependencies=[RequireAdmin])`.
+- `Public`: anyone, signed in or not; the route says so explicitly.
+
+Every route takes exactly one of them as a parameter, so its access is visible where it is
+declared (`tests/common/test_route_access.py` walks both apps to keep it that way); no router
+and no `dependencies=[...]` carries a guard.
 
 The token only proves who the caller is; the role and the active flag are read from the
 database on every request (one primary-key read), so demoting or disabling an account takes
@@ -111,8 +114,13 @@ async def get_admin_user(principal: Annotated[Principal, Depends(get_current_use
 OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 AdminUser = Annotated[Principal, Depends(get_admin_user)]
-RequireUser = Depends(get_current_user)
-RequireAdmin = Depends(get_admin_user)
+
+
+async def public() -> None:
+    """Anyone may call the route: it declares so, rather than declaring nothing."""
+
+
+Public = Annotated[None, Depends(public)]
 
 
 async def get_self_or_admin(customer_id: CustomerId, principal: CurrentUser) -> Principal:

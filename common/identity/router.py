@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from common.db.types import utcnow
-from common.identity.access import CurrentUser
+from common.identity.access import CurrentUser, Public
 from common.identity.accounts import (
     InvalidRefreshToken,
     get_account,
@@ -42,6 +42,7 @@ def client_address(request: Request) -> str:
 )
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    _public: Public,
     request: Request,
     uow: UnitOfWorkDep,
     settings: SettingsDep,
@@ -61,7 +62,9 @@ async def issue_token(
     summary="Exchange a refresh token for new tokens (the old one stops working)",
     responses=problem_responses(401, 422),
 )
-async def refresh(body: RefreshRequest, uow: UnitOfWorkDep, settings: SettingsDep) -> TokenResponse:
+async def refresh(
+    body: RefreshRequest, _public: Public, uow: UnitOfWorkDep, settings: SettingsDep
+) -> TokenResponse:
     now = utcnow()
     tokens = await uow.run(
         lambda session: rotate_refresh_token(
@@ -76,12 +79,13 @@ async def refresh(body: RefreshRequest, uow: UnitOfWorkDep, settings: SettingsDe
 
 @router.post(
     "/logout",
-    status_code=204,
+    status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    response_model=None,
     summary="Revoke a refresh token and every token rotated from the same sign-in",
     responses=problem_responses(422),
 )
-async def logout(body: RefreshRequest, session: SessionDep) -> None:
+async def logout(body: RefreshRequest, _public: Public, session: SessionDep) -> None:
     await revoke_refresh_token(session, secret=body.refresh_token, now=utcnow())
 
 

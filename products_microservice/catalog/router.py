@@ -1,16 +1,17 @@
-"""HTTP for categories and products. Reads on `router`, writes on `admin_router`."""
+"""HTTP for categories and products: reads are public, writes are for admins."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from common.identity.access import AdminUser, OptionalUser, Principal
+from common.catalog.schemas import CategoryId, ProductId
+from common.identity.access import AdminUser, OptionalUser, Principal, Public
 from common.inventory.availability import StockStatus
 from common.models.catalog import ProductStatus
 from common.schemas import Page, PageDep
-from common.schemas.fields import MAX_ID, Id, MoneyAmount
+from common.schemas.fields import Id, MoneyAmount
 from common.web import ReadSessionDep, SessionDep, problem_responses
 from products_microservice.catalog import service
 from products_microservice.catalog.schemas import (
@@ -23,75 +24,76 @@ from products_microservice.catalog.schemas import (
     ProductUpdate,
 )
 
-router = APIRouter()
-admin_router = APIRouter()
-
-CategoryId = Annotated[int, Path(ge=1, le=MAX_ID, description="Category id")]
-ProductId = Annotated[int, Path(ge=1, le=MAX_ID, description="Product id")]
+categories_router = APIRouter(prefix="/categories", tags=["categories"])
+products_router = APIRouter(prefix="/products", tags=["products"])
 
 
 # --- categories ------------------------------------------------------------------------------
 
 
-@router.get(
-    "/categories",
+@categories_router.get(
+    "",
     response_model=Page[CategoryRead],
-    tags=["categories"],
     summary="List categories with their product counts",
     responses=problem_responses(422),
 )
-async def list_categories(session: ReadSessionDep, page: PageDep) -> Page[CategoryRead]:
+async def list_categories(
+    session: ReadSessionDep, page: PageDep, _public: Public
+) -> Page[CategoryRead]:
     return await service.list_categories(session, page)
 
 
-@router.get(
-    "/categories/{category_id}",
+@categories_router.get(
+    "/{category_id}",
     response_model=CategoryRead,
-    tags=["categories"],
     summary="One category",
     responses=problem_responses(404, 422),
 )
-async def get_category(session: ReadSessionDep, category_id: CategoryId) -> CategoryRead:
+async def get_category(
+    session: ReadSessionDep, category_id: CategoryId, _public: Public
+) -> CategoryRead:
     return await service.get_category(session, category_id)
 
 
-@admin_router.post(
-    "/categories",
+@categories_router.post(
+    "",
     response_model=CategoryRead,
     status_code=status.HTTP_201_CREATED,
-    tags=["categories"],
     summary="Create a category (name unique, case-insensitive; slug derived)",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_category(
-    session: SessionDep, payload: CategoryCreate, request: Request, response: Response
+    session: SessionDep,
+    payload: CategoryCreate,
+    _admin: AdminUser,
+    request: Request,
+    response: Response,
 ) -> CategoryRead:
     category = await service.create_category(session, payload)
     response.headers["Location"] = str(request.url_for("get_category", category_id=category.id))
     return category
 
 
-@admin_router.patch(
-    "/categories/{category_id}",
+@categories_router.patch(
+    "/{category_id}",
     response_model=CategoryRead,
-    tags=["categories"],
     summary="Rename or describe a category",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_category(
-    session: SessionDep, category_id: CategoryId, payload: CategoryUpdate
+    session: SessionDep, category_id: CategoryId, payload: CategoryUpdate, _admin: AdminUser
 ) -> CategoryRead:
     return await service.update_category(session, category_id, payload)
 
 
-@admin_router.delete(
-    "/categories/{category_id}",
+@categories_router.delete(
+    "/{category_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    tags=["categories"],
+    response_model=None,
     summary="Delete an empty category",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def delete_category(session: SessionDep, category_id: CategoryId) -> None:
+async def delete_category(session: SessionDep, category_id: CategoryId, _admin: AdminUser) -> None:
     await service.delete_category(session, category_id)
 
 
@@ -105,10 +107,9 @@ def for_viewer(product: ProductRead, viewer: Principal | None) -> ProductRead:
     return product.model_copy(update={"cost_price": None})
 
 
-@router.get(
-    "/products",
+@products_router.get(
+    "",
     response_model=Page[ProductRead],
-    tags=["products"],
     summary="Search and list products (archived ones only with `status=archived`)",
     responses=problem_responses(422),
 )
@@ -139,10 +140,9 @@ async def list_products(
     return result
 
 
-@router.get(
-    "/products/{product_id}",
+@products_router.get(
+    "/{product_id}",
     response_model=ProductRead,
-    tags=["products"],
     summary="One product, archived or not",
     responses=problem_responses(404, 422),
 )
@@ -154,13 +154,12 @@ async def get_product(
     )
 
 
-@admin_router.post(
-    "/products",
+@products_router.post(
+    "",
     response_model=ProductRead,
     status_code=status.HTTP_201_CREATED,
-    tags=["products"],
     summary="Create a product; `initial_stock` becomes its first ledger movement",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_product(
     session: SessionDep,
@@ -174,25 +173,24 @@ async def create_product(
     return ProductRead.model_validate(product)
 
 
-@admin_router.patch(
-    "/products/{product_id}",
+@products_router.patch(
+    "/{product_id}",
     response_model=ProductRead,
-    tags=["products"],
     summary="Change any subset of a product's fields (stock moves only through the ledger)",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_product(
-    session: SessionDep, product_id: ProductId, payload: ProductUpdate
+    session: SessionDep, product_id: ProductId, payload: ProductUpdate, _admin: AdminUser
 ) -> ProductRead:
     return ProductRead.model_validate(await service.update_product(session, product_id, payload))
 
 
-@admin_router.delete(
-    "/products/{product_id}",
+@products_router.delete(
+    "/{product_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    tags=["products"],
+    response_model=None,
     summary="Archive a product (history is kept; archiving twice is harmless)",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def archive_product(session: SessionDep, product_id: ProductId) -> None:
+async def archive_product(session: SessionDep, product_id: ProductId, _admin: AdminUser) -> None:
     await service.archive_product(session, product_id)

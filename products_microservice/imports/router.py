@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -16,7 +16,7 @@ from common.imports.service import ImportOptions, import_products
 from common.web import SettingsDep, UnitOfWorkDep, problem_responses
 from common.web.uploads import receive_upload, upload_request_body
 
-admin_router = APIRouter(tags=["products"])
+router = APIRouter(prefix="/products/import", tags=["products"])
 UPLOAD_FIELD = "file"
 
 
@@ -30,8 +30,8 @@ async def _upload(request: Request, settings: SettingsDep) -> AsyncIterator[Uplo
         await form.close()
 
 
-@admin_router.post(
-    "/products/import",
+@router.post(
+    "",
     response_model=ImportReport,
     summary="Create and update products from a CSV or XLSX file (upsert by SKU)",
     description=(
@@ -42,8 +42,11 @@ async def _upload(request: Request, settings: SettingsDep) -> AsyncIterator[Uplo
         "failed rows as CSV (original columns plus line, column, reason) to fix and re-upload."
     ),
     responses={
-        200: {"content": {"text/csv": {}}, "description": "The report, or the failed rows"},
-        **problem_responses(400, 413, 415, 422, 409),
+        status.HTTP_200_OK: {
+            "content": {"text/csv": {}},
+            "description": "The report, or the failed rows",
+        },
+        **problem_responses(400, 401, 403, 413, 415, 422, 409),
     },
     openapi_extra=upload_request_body(UPLOAD_FIELD, "The catalog file (.csv UTF-8 or .xlsx)"),
 )

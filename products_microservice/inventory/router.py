@@ -1,4 +1,4 @@
-"""HTTP for the inventory ledger. Reads on `router`, writes on `admin_router`."""
+"""HTTP for the inventory ledger and stock levels; admins only (levels carry cost)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from common.catalog.schemas import ProductId
 from common.identity.access import AdminUser
 from common.inventory.availability import StockStatus
 from common.inventory.levels import LevelInterval
@@ -15,7 +16,6 @@ from common.models.inventory import MovementKind
 from common.schemas import CursorDep, CursorPage, Page, PageDep
 from common.schemas.fields import Id, Instant
 from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
-from products_microservice.catalog.router import ProductId
 from products_microservice.catalog.service import ProductFilter
 from products_microservice.inventory import service
 from products_microservice.inventory.schemas import (
@@ -28,16 +28,16 @@ from products_microservice.inventory.schemas import (
     ProductInventory,
 )
 
-router = APIRouter(tags=["inventory"])
-admin_router = APIRouter(tags=["inventory"])
+product_inventory_router = APIRouter(prefix="/products/{product_id}/inventory", tags=["inventory"])
+inventory_router = APIRouter(prefix="/inventory", tags=["inventory"])
 
 
-@admin_router.post(
-    "/products/{product_id}/inventory/adjustments",
+@product_inventory_router.post(
+    "/adjustments",
     response_model=MovementRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a stock change (`delta` + `kind`) or a stock count (`set_to`)",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def adjust_stock(
     uow: UnitOfWorkDep, product_id: ProductId, payload: AdjustmentCreate, admin: AdminUser
@@ -47,25 +47,28 @@ async def adjust_stock(
     )
 
 
-@router.get(
-    "/products/{product_id}/inventory",
+@product_inventory_router.get(
+    "",
     response_model=ProductInventory,
     summary="A product's stock: on hand, reserved, available, status, last movement",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def get_product_inventory(session: ReadSessionDep, product_id: ProductId) -> ProductInventory:
+async def get_product_inventory(
+    session: ReadSessionDep, product_id: ProductId, _admin: AdminUser
+) -> ProductInventory:
     return await service.get_product_inventory(session, product_id)
 
 
-@router.get(
-    "/products/{product_id}/inventory/movements",
+@product_inventory_router.get(
+    "/movements",
     response_model=CursorPage[MovementRead],
     summary="A product's ledger, newest first (keyset pagination)",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def list_movements(
     session: ReadSessionDep,
     product_id: ProductId,
+    _admin: AdminUser,
     cursor: CursorDep,
     kind: Annotated[MovementKind | None, Query()] = None,
     start: Annotated[Instant | None, Query(description="Inclusive")] = None,
@@ -75,16 +78,17 @@ async def list_movements(
     return await service.list_movements(session, product_id, filters, cursor)
 
 
-@router.get(
-    "/products/{product_id}/inventory/levels",
+@product_inventory_router.get(
+    "/levels",
     response_model=LevelSeries,
     summary="The stock level at the end of each day, week (ISO) or month, in store time",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def get_levels(
     session: ReadSessionDep,
     settings: SettingsDep,
     product_id: ProductId,
+    _admin: AdminUser,
     interval: Annotated[LevelInterval, Query()] = "day",
     start: Annotated[Instant | None, Query(description="Default: a span before `end`")] = None,
     end: Annotated[Instant | None, Query(description="Default: now")] = None,
@@ -99,15 +103,16 @@ async def get_levels(
     )
 
 
-@router.get(
-    "/inventory",
+@inventory_router.get(
+    "",
     response_model=Page[InventoryLevel],
     summary="Levels of all products, now or `as_of` a past moment (from the ledger)",
-    responses=problem_responses(422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_inventory(
     session: ReadSessionDep,
     page: PageDep,
+    _admin: AdminUser,
     category_id: Annotated[Id | None, Query()] = None,
     product_status: Annotated[ProductStatus, Query(alias="status")] = ProductStatus.ACTIVE,
     stock_status: Annotated[StockStatus | None, Query()] = None,
@@ -119,26 +124,28 @@ async def list_inventory(
     return await service.list_inventory(session, filters, as_of, page)
 
 
-@router.get(
-    "/inventory/low-stock",
+@inventory_router.get(
+    "/low-stock",
     response_model=Page[LowStockItem],
     summary="Active products at or below their threshold, most urgent first",
-    responses=problem_responses(422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_low_stock(
     session: ReadSessionDep,
     page: PageDep,
     settings: SettingsDep,
+    _admin: AdminUser,
     category_id: Annotated[Id | None, Query()] = None,
 ) -> Page[LowStockItem]:
     today = datetime.now(settings.timezone).date()
     return await service.list_low_stock(session, category_id=category_id, page=page, today=today)
 
 
-@router.get(
-    "/inventory/summary",
+@inventory_router.get(
+    "/summary",
     response_model=InventorySummary,
     summary="Units, value at cost and at price, stock status counts, by category",
+    responses=problem_responses(401, 403),
 )
-async def get_summary(session: ReadSessionDep) -> InventorySummary:
+async def get_summary(session: ReadSessionDep, _admin: AdminUser) -> InventorySummary:
     return await service.summarize(session)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from common.identity.access import AdminUser
 from common.models.inventory import StockReservation
-from common.reservations.service import get_reservation
-from common.schemas.fields import MAX_ID
 from common.web import SessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from products_microservice.reservations import service
-from products_microservice.reservations.schemas import ReservationCreate, ReservationRead
+from products_microservice.reservations.schemas import (
+    ReservationCreate,
+    ReservationId,
+    ReservationRead,
+)
 
 router = APIRouter(prefix="/inventory/reservations", tags=["reservations"])
-
-ReservationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -24,7 +22,7 @@ ReservationId = Annotated[int, Path(ge=1, le=MAX_ID)]
     response_model=ReservationRead,
     status_code=status.HTTP_201_CREATED,
     summary="Hold stock of one or more products until `ttl_seconds` pass (all or nothing)",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_reservation(
     body: ReservationCreate, admin: AdminUser, uow: UnitOfWorkDep
@@ -38,17 +36,19 @@ async def create_reservation(
     "/{reservation_id}",
     response_model=ReservationRead,
     summary="A reservation and what it holds",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def read_reservation(reservation_id: ReservationId, session: SessionDep) -> StockReservation:
-    return await get_reservation(session, reservation_id)
+async def read_reservation(
+    reservation_id: ReservationId, _admin: AdminUser, session: SessionDep
+) -> StockReservation:
+    return await service.get_reservation(session, reservation_id)
 
 
 @router.post(
     "/{reservation_id}/confirm",
     response_model=ReservationRead,
     summary="Sell the held units: one sale per product at its current price",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def confirm_reservation(
     reservation_id: ReservationId, admin: AdminUser, uow: UnitOfWorkDep, settings: SettingsDep
@@ -64,9 +64,9 @@ async def confirm_reservation(
     "/{reservation_id}/release",
     response_model=ReservationRead,
     summary="Give the held units back now",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def release_reservation(
-    reservation_id: ReservationId, uow: UnitOfWorkDep
+    reservation_id: ReservationId, _admin: AdminUser, uow: UnitOfWorkDep
 ) -> StockReservation:
     return await uow.run(lambda session: service.release(session, reservation_id))

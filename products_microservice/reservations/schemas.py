@@ -3,14 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import Field, model_validator
 
 from common.models.inventory import REFERENCE_MAX, ReservationStatus
 from common.reservations.schemas import StockLines
 from common.reservations.service import effective_status
 from common.schemas import Schema
-from common.schemas.fields import trimmed
+from common.schemas.fields import MAX_ID, trimmed
 
+# The path parameter of `/inventory/reservations/{reservation_id}/...`.
+ReservationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MAX_TTL_SECONDS = 86_400
 
 

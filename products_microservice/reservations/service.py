@@ -1,4 +1,9 @@
-"""Reservations made directly by a manager (orders reserve through the sales service)."""
+"""Reservations made directly by a manager (orders reserve through the sales service).
+
+A thin layer over `common.reservations.service`, where holding, confirming and releasing
+stock live for both services; only the manager's own rule lives here: a reservation that
+belongs to an order is changed through its order, never directly.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,8 @@ from common.db.types import utcnow
 from common.errors import Conflict
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder
-from common.reservations.service import (
-    Hold,
-    confirm_reservation,
-    get_reservation,
-    release_reservation,
-    reserve_stock,
-)
+from common.reservations import service as reservations
+from common.reservations.service import Hold
 from products_microservice.reservations.schemas import ReservationCreate
 
 
@@ -27,10 +27,14 @@ class ReservationOwnedByOrder(Conflict):
     title = "Reservation belongs to an order"
 
 
+async def get_reservation(session: AsyncSession, reservation_id: int) -> StockReservation:
+    return await reservations.get_reservation(session, reservation_id)
+
+
 async def create_reservation(
     session: AsyncSession, request: ReservationCreate, *, actor: str
 ) -> StockReservation:
-    reserved = await reserve_stock(
+    reserved = await reservations.reserve_stock(
         session,
         [Hold(product_id=line.product_id, quantity=line.quantity) for line in request.items],
         expires_at=utcnow() + timedelta(seconds=request.ttl_seconds),
@@ -58,10 +62,10 @@ async def confirm(
     session: AsyncSession, reservation_id: int, *, timezone: ZoneInfo, actor: str
 ) -> StockReservation:
     await _refuse_if_ordered(session, reservation_id)
-    await confirm_reservation(session, reservation_id, timezone=timezone, actor=actor)
-    return await get_reservation(session, reservation_id)
+    await reservations.confirm_reservation(session, reservation_id, timezone=timezone, actor=actor)
+    return await reservations.get_reservation(session, reservation_id)
 
 
 async def release(session: AsyncSession, reservation_id: int) -> StockReservation:
     await _refuse_if_ordered(session, reservation_id)
-    return await release_reservation(session, reservation_id)
+    return await reservations.release_reservation(session, reservation_id)

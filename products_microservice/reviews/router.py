@@ -1,36 +1,36 @@
-"""HTTP for reviews: public listings on `router`, moderation on `admin_router`."""
+"""HTTP for reviews: a product's reviews, a customer's reviews, editing and moderation."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
-from common.identity.access import AdminUser, CurrentUser, OptionalUser
+from common.catalog.schemas import ProductId
+from common.identity.access import AdminUser, CurrentUser, OptionalUser, Public
 from common.identity.schemas import CustomerId
 from common.models.review import ReviewStatus
 from common.schemas import Page, PageDep
-from common.schemas.fields import MAX_ID, Id
+from common.schemas.fields import Id
 from common.web import ReadSessionDep, SessionDep, problem_responses
-from products_microservice.catalog.router import ProductId
 from products_microservice.reviews import service
 from products_microservice.reviews.schemas import (
     RatingSummary,
     ReviewCreate,
+    ReviewId,
     ReviewModeration,
     ReviewRead,
     ReviewSort,
     ReviewUpdate,
 )
 
-router = APIRouter(tags=["reviews"])
-admin_router = APIRouter(tags=["reviews"])
+product_reviews_router = APIRouter(prefix="/products/{product_id}/reviews", tags=["reviews"])
+reviews_router = APIRouter(prefix="/reviews", tags=["reviews"])
+customer_reviews_router = APIRouter(prefix="/customers/{customer_id}/reviews", tags=["reviews"])
 
-ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review id")]
 
-
-@router.post(
-    "/products/{product_id}/reviews",
+@product_reviews_router.post(
+    "",
     response_model=ReviewRead,
     status_code=status.HTTP_201_CREATED,
     summary="Review a product (customers; once per product); it waits for moderation",
@@ -42,8 +42,8 @@ async def create_review(
     return await service.create_review(session, product_id, payload, author=author)
 
 
-@router.get(
-    "/products/{product_id}/reviews",
+@product_reviews_router.get(
+    "",
     response_model=Page[ReviewRead],
     summary="A product's approved reviews, plus your own; admins see all",
     responses=problem_responses(404, 422),
@@ -64,18 +64,20 @@ async def list_product_reviews(
     )
 
 
-@router.get(
-    "/products/{product_id}/reviews/summary",
+@product_reviews_router.get(
+    "/summary",
     response_model=RatingSummary,
     summary="Average, count and 1-5 histogram of a product's approved reviews",
     responses=problem_responses(404, 422),
 )
-async def rating_summary(session: ReadSessionDep, product_id: ProductId) -> RatingSummary:
+async def rating_summary(
+    session: ReadSessionDep, product_id: ProductId, _public: Public
+) -> RatingSummary:
     return await service.rating_summary(session, product_id)
 
 
-@router.patch(
-    "/reviews/{review_id}",
+@reviews_router.patch(
+    "/{review_id}",
     response_model=ReviewRead,
     summary="Edit a review (its author, which sends it back to moderation, or an admin)",
     responses=problem_responses(401, 403, 404, 422),
@@ -86,9 +88,10 @@ async def update_review(
     return await service.update_review(session, review_id, payload, actor=actor)
 
 
-@router.delete(
-    "/reviews/{review_id}",
+@reviews_router.delete(
+    "/{review_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_model=None,
     summary="Delete a review (its author or an admin)",
     responses=problem_responses(401, 403, 404, 422),
 )
@@ -96,8 +99,8 @@ async def delete_review(session: SessionDep, review_id: ReviewId, actor: Current
     await service.delete_review(session, review_id, actor=actor)
 
 
-@router.get(
-    "/customers/{customer_id}/reviews",
+@customer_reviews_router.get(
+    "",
     response_model=Page[ReviewRead],
     summary="A customer's reviews in every status, newest first (the customer or an admin)",
     responses=problem_responses(401, 403, 404, 422),
@@ -108,11 +111,11 @@ async def list_customer_reviews(
     return await service.list_customer_reviews(session, customer_id, viewer=viewer, page=page)
 
 
-@admin_router.get(
-    "/reviews",
+@reviews_router.get(
+    "",
     response_model=Page[ReviewRead],
     summary="Moderation queue: reviews of one status (default pending), oldest first",
-    responses=problem_responses(422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_reviews(
     session: ReadSessionDep,
@@ -126,11 +129,11 @@ async def list_reviews(
     return await service.list_reviews(session, filters, page, viewer=admin)
 
 
-@admin_router.post(
-    "/reviews/{review_id}/moderation",
+@reviews_router.post(
+    "/{review_id}/moderation",
     response_model=ReviewRead,
     summary="Approve or reject a review; records the moderator and the time",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def moderate_review(
     session: SessionDep, review_id: ReviewId, payload: ReviewModeration, admin: AdminUser

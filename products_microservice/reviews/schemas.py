@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import Field, StringConstraints
 
 from common.models.review import (
@@ -19,7 +20,7 @@ from common.models.review import (
 )
 from common.schemas import Schema
 from common.schemas.base import PatchSchema
-from common.schemas.fields import TEXT_PATTERN
+from common.schemas.fields import MAX_ID, TEXT_PATTERN
 
 
 # Stored exactly as given (no trimming, no HTML escaping: clients render it as text), but a NUL
@@ -33,6 +34,10 @@ ReviewTitle = Annotated[str, _plain_text(REVIEW_TITLE_MAX)]
 ReviewBody = Annotated[str, _plain_text(REVIEW_BODY_MAX)]
 ModerationNote = Annotated[str, _plain_text(MODERATION_NOTE_MAX)]
 ReviewSort = Literal["newest", "rating"]
+
+
+# The path parameter of `/reviews/{review_id}/...`.
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review id")]
 
 
 class ReviewCreate(Schema):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
-from common.identity.accounts import create_account
+from common.identity.access import Public
 from common.identity.schemas import AccountRead
-from common.models.identity import Role
 from common.web import SessionDep, SettingsDep, problem_responses
+from sales_microservice.auth import service
 from sales_microservice.auth.schemas import Registration
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -15,13 +15,13 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post(
     "/register",
-    status_code=201,
+    status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
     summary="Create a customer account",
     responses=problem_responses(409, 422),
 )
-async def register(body: Registration, session: SessionDep, settings: SettingsDep) -> AccountRead:
-    account = await create_account(
-        session, **body.model_dump(), role=Role.customer, settings=settings
-    )
+async def register(
+    body: Registration, _public: Public, session: SessionDep, settings: SettingsDep
+) -> AccountRead:
+    account = await service.register_customer(session, body, settings=settings)
     return AccountRead.model_validate(account)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
 
 from common.db.pagination import paginate
 from common.identity.access import AdminUser, SelfOrAdmin
-from common.identity.accounts import create_account, get_account
 from common.identity.schemas import AccountRead, CustomerId
 from common.models.identity import Role
 from common.schemas import Page, PageDep
@@ -42,7 +41,7 @@ async def list_customers(
 
 @router.post(
     "",
-    status_code=201,
+    status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
     summary="Create an account (admin)",
     responses=problem_responses(401, 403, 409, 422),
@@ -50,7 +49,7 @@ async def list_customers(
 async def create_customer(
     body: CustomerCreate, _admin: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> AccountRead:
-    account = await create_account(session, **body.model_dump(), settings=settings)
+    account = await service.create_customer(session, body, settings=settings)
     return AccountRead.model_validate(account)
 
 
@@ -63,7 +62,7 @@ async def create_customer(
 async def read_customer(
     customer_id: CustomerId, _actor: SelfOrAdmin, session: SessionDep
 ) -> AccountRead:
-    return AccountRead.model_validate(await get_account(session, customer_id))
+    return AccountRead.model_validate(await service.get_customer(session, customer_id))
 
 
 @router.patch(
@@ -85,8 +84,9 @@ async def update_customer(
 
 @router.delete(
     "/{customer_id}",
-    status_code=204,
+    status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    response_model=None,
     summary="Deactivate an account (admin); its history and money records are kept",
     responses=problem_responses(401, 403, 404, 409, 422),
 )

@@ -7,12 +7,14 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.config import Settings
 from common.db.dialect import begin_writing
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden
 from common.identity.access import Principal
 from common.identity.accounts import (
     EmailExists,
+    create_account,
     find_account_by_email,
     flush_account,
     get_account,
@@ -21,7 +23,7 @@ from common.identity.accounts import (
 from common.models.identity import Role, UserAccount
 from common.models.orders import CustomerOrder
 from common.orders.status import order_is_open
-from sales_microservice.customers.schemas import CustomerUpdate
+from sales_microservice.customers.schemas import CustomerCreate, CustomerUpdate
 
 ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
 
@@ -75,6 +77,17 @@ async def has_open_orders(session: AsyncSession, customer_id: int) -> bool:
         .limit(1)
     )
     return open_order is not None
+
+
+async def get_customer(session: AsyncSession, customer_id: int) -> UserAccount:
+    return await get_account(session, customer_id)
+
+
+async def create_customer(
+    session: AsyncSession, request: CustomerCreate, *, settings: Settings
+) -> UserAccount:
+    """An account of any role, made by an admin (customers register at `/auth/register`)."""
+    return await create_account(session, **request.model_dump(), settings=settings)
 
 
 async def _keep_an_admin(session: AsyncSession, account_id: int) -> None:

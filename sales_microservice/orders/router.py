@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,21 +15,21 @@ from common.identity.access import AdminUser, CurrentUser, Principal, SelfOrAdmi
 from common.identity.schemas import CustomerId
 from common.models.orders import CustomerOrder, OrderStatus
 from common.schemas import Page, PageDep, Schema
-from common.schemas.fields import MAX_ID, Id, Instant
+from common.schemas.fields import Id, Instant
 from common.web import ReadSessionDep, SessionDep, SettingsDep, problem_responses
 from common.web.idempotency import Idempotency, IdempotencyDep
 from sales_microservice.orders import service
 from sales_microservice.orders.schemas import (
     OrderCancel,
     OrderCreate,
+    OrderId,
     OrderRead,
     OrderStatusUpdate,
     StatusChangeRead,
 )
 
-router = APIRouter(tags=["orders"], responses=problem_responses(401))
-
-OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
+orders_router = APIRouter(prefix="/orders", tags=["orders"])
+customer_orders_router = APIRouter(prefix="/customers/{customer_id}/orders", tags=["orders"])
 
 
 class _NoBody(Schema):
@@ -43,7 +43,7 @@ async def _run_once(
     caller: Principal,
     payload: BaseModel,
     operation: Callable[[AsyncSession], Awaitable[CustomerOrder]],
-    status_code: int = 200,
+    status_code: int = status.HTTP_200_OK,
 ) -> JSONResponse:
     """Run an order operation in one retried unit of work, under the caller's
     `Idempotency-Key` when one is sent, and answer with the order."""
@@ -56,12 +56,12 @@ async def _run_once(
     )
 
 
-@router.post(
-    "/orders",
-    status_code=201,
+@orders_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
     summary="Place an order: reserves the stock until `expires_at`; accepts Idempotency-Key",
-    responses=problem_responses(403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_order(
     body: OrderCreate, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
@@ -74,16 +74,16 @@ async def create_order(
         operation=lambda session: service.create_order(
             session, body, actor=actor, ttl_seconds=settings.order_reservation_ttl
         ),
-        status_code=201,
+        status_code=status.HTTP_201_CREATED,
     )
 
 
-@router.post(
-    "/orders/{order_id}/pay",
+@orders_router.post(
+    "/{order_id}/pay",
     response_model=OrderRead,
     summary="Pay from the wallet: debit, sell the reserved stock, mark paid; "
     "accepts Idempotency-Key",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422),
 )
 async def pay_order(
     order_id: OrderId, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
@@ -93,16 +93,20 @@ async def pay_order(
         return OrderRead.model_validate(order)
 
     return await idempotency.run(
-        scope="orders.pay", caller_id=actor.id, payload=_NoBody(), work=work, status_code=200
+        scope="orders.pay",
+        caller_id=actor.id,
+        payload=_NoBody(),
+        work=work,
+        status_code=status.HTTP_200_OK,
     )
 
 
-@router.post(
-    "/orders/{order_id}/cancel",
+@orders_router.post(
+    "/{order_id}/cancel",
     response_model=OrderRead,
     summary="Cancel a pending order (releases the stock) or refund a paid one; "
     "accepts Idempotency-Key",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422),
 )
 async def cancel_order(
     order_id: OrderId,
@@ -122,11 +126,11 @@ async def cancel_order(
     )
 
 
-@router.post(
-    "/orders/{order_id}/status",
+@orders_router.post(
+    "/{order_id}/status",
     response_model=OrderRead,
     summary="Fulfilment (admin): paid -> shipped -> delivered",
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_order_status(
     order_id: OrderId, body: OrderStatusUpdate, admin: AdminUser, idempotency: IdempotencyDep
@@ -140,11 +144,11 @@ async def update_order_status(
     )
 
 
-@router.get(
-    "/orders",
+@orders_router.get(
+    "",
     response_model=Page[OrderRead],
     summary="Orders, newest first: a customer's own, or (admin) everyone's",
-    responses=problem_responses(403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_orders(
     actor: CurrentUser,
@@ -160,21 +164,21 @@ async def list_orders(
     return await paginate(session, statement, page, schema=OrderRead)
 
 
-@router.get(
-    "/orders/{order_id}",
+@orders_router.get(
+    "/{order_id}",
     response_model=OrderRead,
     summary="One order (its customer, or an admin)",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 404, 422),
 )
 async def read_order(order_id: OrderId, actor: CurrentUser, session: SessionDep) -> OrderRead:
     return OrderRead.model_validate(await service.get_order(session, order_id, actor=actor))
 
 
-@router.get(
-    "/orders/{order_id}/history",
+@orders_router.get(
+    "/{order_id}/history",
     response_model=list[StatusChangeRead],
     summary="Every status change of an order, oldest first",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 404, 422),
 )
 async def read_order_history(
     order_id: OrderId, actor: CurrentUser, session: SessionDep
@@ -183,11 +187,11 @@ async def read_order_history(
     return [StatusChangeRead.model_validate(change) for change in changes]
 
 
-@router.get(
-    "/customers/{customer_id}/orders",
+@customer_orders_router.get(
+    "",
     response_model=Page[OrderRead],
     summary="A customer's orders, newest first (the customer themself, or an admin)",
-    responses=problem_responses(403, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_customer_orders(
     customer_id: CustomerId,

@@ -4,13 +4,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from common.models.orders import NOTES_MAX, REASON_MAX, SHIPPING_ADDRESS_MAX, OrderStatus
 from common.orders.status import effective_order_status
 from common.reservations.schemas import MAX_LINES, StockLine, each_product_once
 from common.schemas import Schema
-from common.schemas.fields import Id, trimmed
+from common.schemas.fields import MAX_ID, Id, trimmed
+
+# The path parameter of `/orders/{order_id}/...`.
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class OrderLine(StockLine):

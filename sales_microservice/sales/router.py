@@ -1,27 +1,21 @@
+"""`/api/v1/sales`: record and list sales transactions (admins only)."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from common.db.pagination import paginate
-from common.identity.access import AdminUser, RequireAdmin
+from common.identity.access import AdminUser
 from common.models.sales import Sale
-from common.sales.service import record_sale
 from common.schemas import Page, PageDep
 from common.schemas.fields import Instant
-from common.web import API_PREFIX, ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
+from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.sales import service
-from sales_microservice.sales.schemas import SaleCreate, SaleRead, SaleSort
+from sales_microservice.sales.schemas import IdQuery, SaleCreate, SaleId, SaleRead, SaleSort
 
-router = APIRouter(
-    prefix="/sales",
-    tags=["sales"],
-    dependencies=[RequireAdmin],
-    responses=problem_responses(401, 403),
-)
-
-IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+router = APIRouter(prefix="/sales", tags=["sales"])
 
 
 @router.post(
@@ -29,35 +23,35 @@ IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
     status_code=status.HTTP_201_CREATED,
     response_model=SaleRead,
     summary="Record a sale",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_sale(
     body: SaleCreate,
     admin: AdminUser,
     uow: UnitOfWorkDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
 ) -> Sale:
     """Takes the stock, writes the sale and updates the daily rollup in one transaction."""
     sale = await uow.run(
-        lambda session: record_sale(
-            session,
-            product_id=body.product_id,
-            quantity=body.quantity,
-            unit_price=body.unit_price,
-            sold_at=body.sold_at,
-            timezone=settings.timezone,
-            actor=f"user:{admin.id}",
+        lambda session: service.create_sale(
+            session, body, timezone=settings.timezone, actor=admin.actor
         )
     )
-    response.headers["Location"] = f"{API_PREFIX}{router.prefix}/{sale.id}"
+    # The path, as before (clients and tests read it relative to the service).
+    response.headers["Location"] = request.url_for("get_sale", sale_id=sale.id).path
     return sale
 
 
 @router.get(
-    "", response_model=Page[SaleRead], summary="List sales", responses=problem_responses(422)
+    "",
+    response_model=Page[SaleRead],
+    summary="List sales",
+    responses=problem_responses(401, 403, 422),
 )
 async def list_sales(
+    _admin: AdminUser,
     session: ReadSessionDep,
     page: PageDep,
     product_id: IdQuery = None,
@@ -79,9 +73,10 @@ async def list_sales(
 
 
 @router.get(
-    "/{sale_id}", response_model=SaleRead, summary="Get a sale", responses=problem_responses(404)
+    "/{sale_id}",
+    response_model=SaleRead,
+    summary="Get a sale",
+    responses=problem_responses(401, 403, 404),
 )
-async def get_sale(
-    sale_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: ReadSessionDep
-) -> Sale:
+async def get_sale(sale_id: SaleId, _admin: AdminUser, session: ReadSessionDep) -> Sale:
     return await service.get_sale(session, sale_id)

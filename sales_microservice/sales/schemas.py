@@ -3,13 +3,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
+from fastapi import Path, Query
 from pydantic import Field
 
 from common.models.sales import SaleKind
 from common.schemas import Schema
-from common.schemas.fields import Instant, PositiveMoneyAmount
+from common.schemas.fields import MAX_ID, Instant, PositiveMoneyAmount
 
+# The path parameter of `/sales/{sale_id}`.
+SaleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A sale filter by the id of a product, category or order.
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 MAX_QUANTITY = 1_000_000
 
 

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.errors import InvalidInput, NotFound
 from common.models.sales import Sale
-from sales_microservice.sales.schemas import SaleSort
+from common.sales.service import record_sale
+from sales_microservice.sales.schemas import SaleCreate, SaleSort
 
 
 class SaleNotFound(NotFound):
     code = "sale_not_found"
     title = "Sale not found"
+
+
+async def create_sale(
+    session: AsyncSession, request: SaleCreate, *, timezone: ZoneInfo, actor: str
+) -> Sale:
+    """A sale made by hand; `common.sales` takes the stock and writes the rollups with it."""
+    return await record_sale(
+        session,
+        product_id=request.product_id,
+        quantity=request.quantity,
+        unit_price=request.unit_price,
+        sold_at=request.sold_at,
+        timezone=timezone,
+        actor=actor,
+    )
 
 
 async def get_sale(session: AsyncSession, sale_id: int) -> Sale:

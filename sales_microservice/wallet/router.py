@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from common.db.pagination import keyset_paginate
 from common.identity.access import AdminUser, SelfOrAdmin
-from common.identity.accounts import get_account
 from common.identity.schemas import CustomerId
-from common.models.identity import WalletEntry
 from common.schemas import CursorDep, CursorPage
 from common.web import SessionDep, problem_responses
 from common.web.idempotency import IdempotencyDep
@@ -40,19 +37,12 @@ async def read_wallet(
 async def list_wallet_entries(
     customer_id: CustomerId, _actor: SelfOrAdmin, session: SessionDep, page: CursorDep
 ) -> CursorPage[WalletEntryRead]:
-    await get_account(session, customer_id)
-    return await keyset_paginate(
-        session,
-        service.entries_of(customer_id),
-        page,
-        id_column=WalletEntry.id,
-        schema=WalletEntryRead,
-    )
+    return await service.list_entries(session, customer_id=customer_id, page=page)
 
 
 @router.post(
     "/top-ups",
-    status_code=201,
+    status_code=status.HTTP_201_CREATED,
     response_model=WalletEntryRead,
     summary="Add money (the customer themself, or an admin); accepts Idempotency-Key",
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -67,13 +57,13 @@ async def top_up(
         work=lambda session: service.top_up(
             session, customer_id=customer_id, request=body, actor_id=actor.id
         ),
-        status_code=201,
+        status_code=status.HTTP_201_CREATED,
     )
 
 
 @router.post(
     "/debits",
-    status_code=201,
+    status_code=status.HTTP_201_CREATED,
     response_model=WalletEntryRead,
     summary="Take money (admin); more than the balance is 409; accepts Idempotency-Key",
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -88,5 +78,5 @@ async def debit(
         work=lambda session: service.debit(
             session, customer_id=customer_id, request=body, actor_id=admin.id
         ),
-        status_code=201,
+        status_code=status.HTTP_201_CREATED,
     )
