@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import update
 
-from common.config import get_settings
 from common.db import Database
 from common.inventory.ledger import record_movement
 from common.models import MovementKind, Product
 from common.ops.cli import main
-from tests.common.test_inventory import make_product
-from tests.conftest import Backend
-
-
-@pytest.fixture
-def configured(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI reads `DATABASE_URL` like the services do."""
-    monkeypatch.setenv("DATABASE_URL", backend.url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+from tests.fixtures.factories import make_product
 
 
 async def seed(database: Database) -> int:

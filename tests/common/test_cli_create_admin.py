@@ -10,8 +10,9 @@ from common.db import Database
 from common.identity.passwords import verify_password
 from common.models.identity import UserAccount
 from common.ops.cli import create_admin, main
-from tests.conftest import Backend, run_cli
-from tests.factories import make_account
+from tests.fixtures.databases import Backend
+from tests.fixtures.factories import make_account
+from tests.fixtures.processes import run_cli
 
 
 async def account_by_email(database: Database, email: str) -> UserAccount | None:

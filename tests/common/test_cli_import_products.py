@@ -12,7 +12,6 @@ from common.db import Database
 from common.inventory.ledger import reconcile
 from common.models import InventoryMovement, Product
 from common.ops.cli import main
-from tests.common.test_cli_check_ledger import configured  # noqa: F401 (fixture)
 
 
 def write_catalog(tmp_path: Path, *rows: str) -> str:

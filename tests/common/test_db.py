@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from common.db import Money, UTCDateTime, build_engine, build_session_factory
 from common.db.dialect import INTERVALS, accumulate, date_bucket, is_retryable, upsert
 from common.db.transaction import run_in_transaction
-from tests.conftest import make_settings
+from tests.fixtures.databases import make_settings
 
 scratch = MetaData()
 ledger = Table(

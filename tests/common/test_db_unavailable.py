@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import build_engine
 from common.db.dialect import is_unavailable
-from tests.conftest import Backend, make_settings
-from tests.tcp_proxy import TcpProxy, proxy_to
+from tests.fixtures.databases import Backend, make_settings
+from tests.fixtures.tcp_proxy import TcpProxy, proxy_to
 
 pytestmark = pytest.mark.mysql_only
 

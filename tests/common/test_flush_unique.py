@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db.transaction import flush_unique
 from common.errors import Conflict
 from common.models import Category, Product
-from tests.common.test_inventory import make_product
+from tests.fixtures.factories import make_product
 
 
 class Taken(Conflict):

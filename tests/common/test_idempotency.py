@@ -16,7 +16,7 @@ from common.db import Database, utcnow
 from common.models.identity import IdempotencyRecord, Role, UserAccount, WalletEntry
 from common.web.idempotency import request_fingerprint
 from sales_microservice.wallet.schemas import TopUp
-from tests.factories import bearer, make_account
+from tests.fixtures.factories import bearer, make_account
 
 
 def top_ups(account: UserAccount) -> str:

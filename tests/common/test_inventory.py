@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,30 +28,15 @@ from common.inventory.ledger import (
     stock_status_expression,
     stock_status_of,
 )
-from common.models import Category, InventoryMovement, MovementKind, Product
+from common.models import InventoryMovement, MovementKind, Product
 from common.reservations.service import Hold, reserve_stock
+from tests.fixtures.factories import make_product
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-async def make_product(session: AsyncSession, *, sku: str = "LEDGER-1", threshold: int = 5) -> int:
-    category = Category(name=f"Ledger {sku}", name_key=f"ledger {sku.lower()}", slug=sku.lower())
-    session.add(category)
-    await session.flush()
-    product = Product(
-        sku=sku,
-        name=f"Product {sku}",
-        category_id=category.id,
-        price=Decimal("9.99"),
-        low_stock_threshold=threshold,
-    )
-    session.add(product)
-    await session.flush()
-    return product.id
 
 
 async def on_hand(session: AsyncSession, product_id: int) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from common.db import Base, build_engine
 from common.migrations import alembic_config
-from tests.conftest import downgrade, make_settings, migrate
+from tests.fixtures.databases import downgrade, make_settings, migrate
 
 
 def _head() -> str:

@@ -18,7 +18,7 @@ from common.identity.accounts import InvalidCredentials, TooManyLoginAttempts, l
 from common.identity.passwords import hash_password, password_hasher, verify_password
 from common.identity.tokens import create_access_token, decode_access_token
 from common.models.identity import LoginThrottle, RefreshToken, Role, UserAccount
-from tests.factories import PASSWORD, bearer, make_account, unique_email
+from tests.fixtures.factories import PASSWORD, bearer, make_account, unique_email
 
 PROBLEM = "application/problem+json"
 

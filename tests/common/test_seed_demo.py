@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from common.config import Settings, get_settings
+from common.config import Settings
 from common.db import Database
 from common.inventory.ledger import reconcile
 from common.models import InventoryMovement, Product, Sale, SalesDaily, SalesDailyCategory
@@ -34,8 +34,8 @@ from common.ops.demo.generator import (
 )
 from common.wallet.service import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import Backend, serve_as_admin
-from tests.sales.test_rollups import raw_totals, rollup_totals
+from tests.fixtures.clients import serve_as
+from tests.fixtures.ledgers import raw_totals, rollup_totals
 
 # A window across the spring DST change, in a store that is not on UTC.
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -348,7 +348,7 @@ async def test_analytics_answer_over_the_seeded_store(
     settings: Settings, isolated_database: Database
 ) -> None:
     app = build_sales_app(settings=settings, database=isolated_database)
-    async for client in serve_as_admin(app, settings, isolated_database):
+    async for client in serve_as(app, settings, isolated_database, Role.admin):
         async with isolated_database.session_factory() as session:
             summary = await seed(session)
         await check_reports(client, summary)
@@ -376,18 +376,6 @@ async def check_reports(client: AsyncClient, summary: DemoSummary) -> None:
 
 
 # --- the command ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def configured(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", backend.url)
-    # Cheap Argon2 for the one shared customer password hash.
-    monkeypatch.setenv("PASSWORD_HASH_MEMORY_COST_KIB", "8")
-    monkeypatch.setenv("PASSWORD_HASH_TIME_COST", "1")
-    monkeypatch.setenv("PASSWORD_HASH_PARALLELISM", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 DEMO_ARGS = [

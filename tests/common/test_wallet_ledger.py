@@ -20,7 +20,7 @@ from common.wallet.service import (
     apply_wallet_change,
     reconcile_wallets,
 )
-from tests.factories import bearer, make_account
+from tests.fixtures.factories import bearer, make_account
 
 
 async def test_reconciliation_reports_a_balance_that_drifted_from_its_ledger(

@@ -23,7 +23,8 @@ from common.errors import Conflict
 from common.web import SessionDep, create_app
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import make_settings, serve
+from tests.fixtures.clients import serve
+from tests.fixtures.databases import make_settings
 
 PROBLEM = "application/problem+json"
 

@@ -22,9 +22,9 @@ from common.imports.service import ImportOptions, ImportReport, import_products
 from common.inventory.ledger import reconcile
 from common.models import Category, InventoryMovement, Product, Role
 from products_microservice.main import build_app
-from tests.conftest import make_settings, serve
-from tests.factories import bearer, make_account
-from tests.products.factories import API, create_category
+from tests.fixtures.clients import serve
+from tests.fixtures.databases import make_settings
+from tests.fixtures.factories import API, bearer, create_category, make_account
 
 Rows = Sequence[Sequence[Any]]
 HEADER = ["sku", "name", "category", "price", "cost_price", "stock"]
@@ -127,9 +127,9 @@ MIXED = [
 
 
 async def test_csv_import_creates_products_and_import_movements(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    await create_category(products_client, "Tea")
+    await create_category(admin_products_client, "Tea")
     content = csv_bytes(
         [
             HEADER,
@@ -137,7 +137,7 @@ async def test_csv_import_creates_products_and_import_movements(
             ["TEA-3", "White tea", "TEA", "7.25", "", ""],
         ]
     )
-    response = await upload(products_client, content)
+    response = await upload(admin_products_client, content)
     assert response.status_code == 200, response.text
     report = response.json()
     assert {key: report[key] for key in ("rows", "created", "updated", "unchanged", "failed")} == {
@@ -167,10 +167,10 @@ async def test_csv_import_creates_products_and_import_movements(
 
 
 async def test_abort_policy_rejects_the_file_and_writes_nothing(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    await create_category(products_client, "Tea")
-    response = await upload(products_client, csv_bytes(MIXED))
+    await create_category(admin_products_client, "Tea")
+    response = await upload(admin_products_client, csv_bytes(MIXED))
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
@@ -184,10 +184,10 @@ async def test_abort_policy_rejects_the_file_and_writes_nothing(
 
 
 async def test_skip_policy_writes_the_good_rows_and_reports_the_bad(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    await create_category(products_client, "Tea")
-    response = await upload(products_client, csv_bytes(MIXED), on_error="skip")
+    await create_category(admin_products_client, "Tea")
+    response = await upload(admin_products_client, csv_bytes(MIXED), on_error="skip")
     assert response.status_code == 200
     report = response.json()
     assert (report["created"], report["failed"]) == (2, 2)
@@ -198,9 +198,11 @@ async def test_skip_policy_writes_the_good_rows_and_reports_the_bad(
 
 
 async def test_dry_run_reports_but_writes_nothing(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    response = await upload(products_client, csv_bytes(MIXED), dry_run=True, create_categories=True)
+    response = await upload(
+        admin_products_client, csv_bytes(MIXED), dry_run=True, create_categories=True
+    )
     assert response.status_code == 200
     report = response.json()
     assert (report["dry_run"], report["created"], report["failed"]) == (True, 2, 2)
@@ -212,23 +214,23 @@ async def test_dry_run_reports_but_writes_nothing(
 
 
 async def test_reimporting_the_same_file_changes_nothing(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
     content = csv_bytes([HEADER, ["TEA-1", "Green tea", "Tea", "4.50", "2.00", "10"]])
-    first = await upload(products_client, content, create_categories=True)
+    first = await upload(admin_products_client, content, create_categories=True)
     assert first.json()["created"] == 1
     before = (await catalog(session), await movement_count(session))
-    again = (await upload(products_client, content, create_categories=True)).json()
+    again = (await upload(admin_products_client, content, create_categories=True)).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1)
     assert (again["stock_movements"], again["categories_created"]) == (0, 0)
     assert (await catalog(session), await movement_count(session)) == before
 
 
 async def test_changed_rows_update_and_stock_moves_by_the_difference(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
     await upload(
-        products_client,
+        admin_products_client,
         csv_bytes(
             [
                 HEADER,
@@ -240,7 +242,7 @@ async def test_changed_rows_update_and_stock_moves_by_the_difference(
     )
     report = (
         await upload(
-            products_client,
+            admin_products_client,
             csv_bytes(
                 [
                     HEADER,
@@ -263,7 +265,7 @@ async def test_changed_rows_update_and_stock_moves_by_the_difference(
 
 
 async def test_a_repeated_sku_is_created_then_updated_in_file_order(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
     content = csv_bytes(
         [
@@ -272,7 +274,7 @@ async def test_a_repeated_sku_is_created_then_updated_in_file_order(
             ["TEA-1", "Second", "Tea", "2.00", "", "5"],
         ]
     )
-    report = (await upload(products_client, content, create_categories=True)).json()
+    report = (await upload(admin_products_client, content, create_categories=True)).json()
     assert (report["created"], report["updated"], report["stock_movements"]) == (1, 1, 2)
     assert await catalog(session) == {"TEA-1": ("Second", Decimal("2.00"), 5)}
 
@@ -402,7 +404,7 @@ async def test_reimporting_a_file_of_new_products_changes_nothing(session: Async
 
 
 async def test_xlsx_import_with_numeric_cells(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
     content = xlsx_bytes(
         [
@@ -413,7 +415,7 @@ async def test_xlsx_import_with_numeric_cells(
         ]
     )
     response = await upload(
-        products_client,
+        admin_products_client,
         content,
         filename="catalog.xlsx",
         content_type=XLSX_TYPE,
@@ -437,7 +439,9 @@ async def test_xlsx_import_with_numeric_cells(
     assert tuple(product) == (Decimal("12.50"), Decimal("3.00"), 2, 8)
 
 
-async def test_bom_and_semicolon_csv(products_client: AsyncClient, session: AsyncSession) -> None:
+async def test_bom_and_semicolon_csv(
+    admin_products_client: AsyncClient, session: AsyncSession
+) -> None:
     content = csv_bytes(
         [
             [" SKU ", "NAME", "Category", "Price", "Notes"],
@@ -446,26 +450,26 @@ async def test_bom_and_semicolon_csv(products_client: AsyncClient, session: Asyn
         delimiter=";",
         bom=True,
     )
-    report = (await upload(products_client, content, create_categories=True)).json()
+    report = (await upload(admin_products_client, content, create_categories=True)).json()
     assert (report["created"], report["ignored_columns"]) == (1, ["Notes"])
     assert await catalog(session) == {"SEMI-1": ("Semi; colon", Decimal("3.00"), 0)}
 
 
 async def test_unknown_category_fails_the_row_without_create_categories(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
     content = csv_bytes([HEADER, ["TEA-1", "Green tea", "Nowhere", "4.50", "", ""]])
-    problem = (await upload(products_client, content)).json()
+    problem = (await upload(admin_products_client, content)).json()
     assert problem["code"] == "import_rejected"
     assert [(e["line"], e["column"]) for e in problem["report"]["errors"]] == [(2, "category")]
     assert await category_names(session) == set()
 
 
 async def test_failed_rows_csv_round_trip(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    await create_category(products_client, "Tea")
-    response = await upload(products_client, csv_bytes(MIXED), dry_run=True, format="csv")
+    await create_category(admin_products_client, "Tea")
+    response = await upload(admin_products_client, csv_bytes(MIXED), dry_run=True, format="csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     failed = list(csv.reader(io.StringIO(response.text)))
@@ -476,7 +480,7 @@ async def test_failed_rows_csv_round_trip(
     # Fix the cells and send the same file back: the report columns are ignored.
     failed[1][3] = "5.00"
     failed[2][:6] = ["TEA-4", "Fixed tea", "Tea", "3.00", "", "2"]
-    report = (await upload(products_client, csv_bytes(failed))).json()
+    report = (await upload(admin_products_client, csv_bytes(failed))).json()
     assert (report["created"], report["failed"], report["ignored_columns"]) == (2, 0, [])
     assert set(await catalog(session)) == {"TEA-2", "TEA-4"}
 
@@ -500,7 +504,7 @@ async def test_failed_rows_csv_round_trip(
     ],
 )
 async def test_unusable_files_are_refused_and_change_nothing(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
     session: AsyncSession,
     filename: str,
     content_type: str,
@@ -509,7 +513,7 @@ async def test_unusable_files_are_refused_and_change_nothing(
     code: str,
 ) -> None:
     response = await upload(
-        products_client,
+        admin_products_client,
         content,
         filename=filename,
         content_type=content_type,
@@ -522,18 +526,18 @@ async def test_unusable_files_are_refused_and_change_nothing(
     assert await category_names(session) == set()
 
 
-async def test_missing_columns_are_named(products_client: AsyncClient) -> None:
-    response = await upload(products_client, b"SKU;Stock\nA;1\n")
+async def test_missing_columns_are_named(admin_products_client: AsyncClient) -> None:
+    response = await upload(admin_products_client, b"SKU;Stock\nA;1\n")
     assert response.json()["missing"] == ["name", "category", "price"]
 
 
-async def test_request_without_a_file_is_422(products_client: AsyncClient) -> None:
-    response = await products_client.post(
+async def test_request_without_a_file_is_422(admin_products_client: AsyncClient) -> None:
+    response = await admin_products_client.post(
         f"{API}/products/import", files={"other": ("x.csv", b"a")}
     )
     assert response.status_code == 422
     assert response.json()["code"] == "missing_file"
-    not_multipart = await products_client.post(
+    not_multipart = await admin_products_client.post(
         f"{API}/products/import", content=b"sku\n", headers={"content-type": "text/csv"}
     )
     assert not_multipart.status_code == 415

@@ -10,37 +10,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.inventory.ledger import record_movement
 from common.models import MovementKind
-from tests.products.factories import API, adjust, create_category, create_product
+from tests.fixtures.factories import API, adjust, create_category, create_product
 
 
 async def test_movements_are_newest_first_and_filter_by_kind(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    product = await create_product(products_client, initial_stock=5)
-    await adjust(products_client, product["id"], delta=3, kind="restock")
-    await adjust(products_client, product["id"], delta=-2, kind="damage")
+    product = await create_product(admin_products_client, initial_stock=5)
+    await adjust(admin_products_client, product["id"], delta=3, kind="restock")
+    await adjust(admin_products_client, product["id"], delta=-2, kind="damage")
     url = f"{API}/products/{product['id']}/inventory/movements"
-    everything = (await products_client.get(url)).json()["items"]
+    everything = (await admin_products_client.get(url)).json()["items"]
     assert [m["quantity_after"] for m in everything] == [6, 8, 5]
-    damage = (await products_client.get(url, params={"kind": "damage"})).json()["items"]
+    damage = (await admin_products_client.get(url, params={"kind": "damage"})).json()["items"]
     assert [m["delta"] for m in damage] == [-2]
 
 
 async def test_movement_pages_stay_correct_while_rows_are_appended(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    product = await create_product(products_client, initial_stock=1)
+    product = await create_product(admin_products_client, initial_stock=1)
     for _ in range(4):
-        await adjust(products_client, product["id"], delta=1, kind="restock")
+        await adjust(admin_products_client, product["id"], delta=1, kind="restock")
     url = f"{API}/products/{product['id']}/inventory/movements"
-    first = (await products_client.get(url, params={"limit": 2})).json()
+    first = (await admin_products_client.get(url, params={"limit": 2})).json()
     assert [m["quantity_after"] for m in first["items"]] == [5, 4]
-    await adjust(products_client, product["id"], delta=10, kind="restock")
+    await adjust(admin_products_client, product["id"], delta=10, kind="restock")
     second = (
-        await products_client.get(url, params={"limit": 2, "cursor": first["next_cursor"]})
+        await admin_products_client.get(url, params={"limit": 2, "cursor": first["next_cursor"]})
     ).json()
     third = (
-        await products_client.get(url, params={"limit": 2, "cursor": second["next_cursor"]})
+        await admin_products_client.get(url, params={"limit": 2, "cursor": second["next_cursor"]})
     ).json()
     assert [m["quantity_after"] for m in second["items"]] == [3, 2]
     assert ([m["quantity_after"] for m in third["items"]], third["next_cursor"]) == ([1], None)
@@ -66,10 +66,10 @@ async def history(session: AsyncSession, client: AsyncClient, sku: str) -> int:
 
 
 async def test_movements_filter_by_time_range(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    product_id = await history(session, products_client, "RANGE-1")
-    response = await products_client.get(
+    product_id = await history(session, admin_products_client, "RANGE-1")
+    response = await admin_products_client.get(
         f"{API}/products/{product_id}/inventory/movements",
         params={"start": "2026-03-05T12:00:00Z", "end": "2026-03-09T11:59:59Z"},
     )
@@ -77,10 +77,10 @@ async def test_movements_filter_by_time_range(
 
 
 async def test_daily_levels_carry_forward(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    product_id = await history(session, products_client, "DAILY-1")
-    response = await products_client.get(
+    product_id = await history(session, admin_products_client, "DAILY-1")
+    response = await admin_products_client.get(
         f"{API}/products/{product_id}/inventory/levels",
         params={"interval": "day", "start": "2026-03-01T00:00:00Z", "end": "2026-03-10T00:00Z"},
     )
@@ -102,10 +102,10 @@ async def test_daily_levels_carry_forward(
 
 
 async def test_inventory_as_of_reads_levels_from_the_ledger(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    product_id = await history(session, products_client, "ASOF-1")
-    response = await products_client.get(
+    product_id = await history(session, admin_products_client, "ASOF-1")
+    response = await admin_products_client.get(
         f"{API}/inventory", params={"as_of": "2026-03-06T00:00:00+01:00"}
     )
     (item,) = [i for i in response.json()["items"] if i["product_id"] == product_id]
@@ -116,19 +116,19 @@ async def test_inventory_as_of_reads_levels_from_the_ledger(
         "stock_status": "low_stock",
     }
     assert item["as_of"] == "2026-03-05T23:00:00Z"
-    now = (await products_client.get(f"{API}/inventory")).json()["items"]
+    now = (await admin_products_client.get(f"{API}/inventory")).json()["items"]
     assert [(i["on_hand"], i["as_of"]) for i in now if i["product_id"] == product_id] == [(9, None)]
 
 
 async def test_inventory_as_of_filters_on_the_past_status(
-    products_client: AsyncClient, session: AsyncSession
+    admin_products_client: AsyncClient, session: AsyncSession
 ) -> None:
-    product_id = await history(session, products_client, "ASOF-2")
-    response = await products_client.get(
+    product_id = await history(session, admin_products_client, "ASOF-2")
+    response = await admin_products_client.get(
         f"{API}/inventory", params={"as_of": "2026-03-01T00:00:00Z", "stock_status": "in_stock"}
     )
     assert product_id not in [i["product_id"] for i in response.json()["items"]]
-    response = await products_client.get(
+    response = await admin_products_client.get(
         f"{API}/inventory",
         params={"as_of": "2026-03-03T00:00:00Z", "stock_status": "in_stock"},
     )
@@ -136,13 +136,13 @@ async def test_inventory_as_of_filters_on_the_past_status(
 
 
 async def test_inventory_filters_by_category_and_stock_status(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    category = await create_category(products_client, "Filtered")
-    low = await create_product(products_client, category_id=category["id"], initial_stock=2)
-    await create_product(products_client, category_id=category["id"], initial_stock=50)
-    await create_product(products_client, initial_stock=1)
-    response = await products_client.get(
+    category = await create_category(admin_products_client, "Filtered")
+    low = await create_product(admin_products_client, category_id=category["id"], initial_stock=2)
+    await create_product(admin_products_client, category_id=category["id"], initial_stock=50)
+    await create_product(admin_products_client, initial_stock=1)
+    response = await admin_products_client.get(
         f"{API}/inventory", params={"category_id": category["id"], "stock_status": "low_stock"}
     )
     assert [(i["product_id"], i["on_hand"]) for i in response.json()["items"]] == [(low["id"], 2)]
@@ -156,21 +156,21 @@ async def low_stock(client: AsyncClient, **params: Any) -> list[dict[str, Any]]:
 
 
 async def test_low_stock_lists_the_most_urgent_first_with_shortfall(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    category = await create_category(products_client)
+    category = await create_category(admin_products_client)
     specs = {"HALF": (5, 10), "EMPTY": (0, 3), "NEARLY": (9, 10), "FINE": (50, 10)}
     for sku, (stock, threshold) in specs.items():
         await create_product(
-            products_client,
+            admin_products_client,
             sku=sku,
             category_id=category["id"],
             initial_stock=stock,
             low_stock_threshold=threshold,
         )
-    archived = await create_product(products_client, category_id=category["id"])
-    await products_client.delete(f"{API}/products/{archived['id']}")
-    items = await low_stock(products_client, category_id=category["id"])
+    archived = await create_product(admin_products_client, category_id=category["id"])
+    await admin_products_client.delete(f"{API}/products/{archived['id']}")
+    items = await low_stock(admin_products_client, category_id=category["id"])
     assert [(i["sku"], i["shortfall"], i["stock_status"]) for i in items] == [
         ("EMPTY", 3, "out_of_stock"),
         ("HALF", 5, "low_stock"),
@@ -180,20 +180,22 @@ async def test_low_stock_lists_the_most_urgent_first_with_shortfall(
 
 
 async def test_summary_values_stock_at_cost_and_price_by_category(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    tools = await create_category(products_client, "Tools")
-    toys = await create_category(products_client, "Toys")
+    tools = await create_category(admin_products_client, "Tools")
+    toys = await create_category(admin_products_client, "Toys")
     await create_product(
-        products_client,
+        admin_products_client,
         category_id=tools["id"],
         price="10.50",
         cost_price="4.25",
         initial_stock=20,
     )
-    await create_product(products_client, category_id=tools["id"], price="3.00", initial_stock=2)
-    await create_product(products_client, category_id=toys["id"], price="1.99")
-    summary = (await products_client.get(f"{API}/inventory/summary")).json()
+    await create_product(
+        admin_products_client, category_id=tools["id"], price="3.00", initial_stock=2
+    )
+    await create_product(admin_products_client, category_id=toys["id"], price="1.99")
+    summary = (await admin_products_client.get(f"{API}/inventory/summary")).json()
     by_category = {c["category_name"]: c for c in summary["by_category"]}
     assert {k: by_category["Tools"][k] for k in ("total_units", "value_at_cost")} == {
         "total_units": 22,

@@ -11,16 +11,15 @@ from httpx import AsyncClient
 from common.config import Settings
 from common.db import Database
 from products_microservice.main import build_app
-from tests.conftest import serve
-from tests.factories import bearer, make_account
-from tests.products.factories import API, create_category, create_product
+from tests.fixtures.clients import serve
+from tests.fixtures.factories import API, bearer, create_category, create_product, make_account
 
 
 async def test_create_product_opens_its_ledger_with_the_initial_stock(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    category = await create_category(products_client, "Mugs")
-    response = await products_client.post(
+    category = await create_category(admin_products_client, "Mugs")
+    response = await admin_products_client.post(
         f"{API}/products",
         json={
             "sku": "mug-001",
@@ -46,24 +45,24 @@ async def test_create_product_opens_its_ledger_with_the_initial_stock(
         "in_stock",
     )
     assert product["category"] == {"id": category["id"], "name": "Mugs", "slug": "mugs"}
-    ledger = await products_client.get(f"{API}/products/{product['id']}/inventory/movements")
+    ledger = await admin_products_client.get(f"{API}/products/{product['id']}/inventory/movements")
     assert [(m["kind"], m["delta"], m["quantity_after"]) for m in ledger.json()["items"]] == [
         ("initial", 30, 30)
     ]
 
 
 async def test_product_without_initial_stock_has_an_empty_ledger(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    product = await create_product(products_client)
-    ledger = await products_client.get(f"{API}/products/{product['id']}/inventory/movements")
+    product = await create_product(admin_products_client)
+    ledger = await admin_products_client.get(f"{API}/products/{product['id']}/inventory/movements")
     assert ledger.json() == {"items": [], "next_cursor": None}
     assert (product["stock_on_hand"], product["stock_status"]) == (0, "out_of_stock")
 
 
-async def test_duplicate_sku_in_any_case_is_409(products_client: AsyncClient) -> None:
-    product = await create_product(products_client, sku="TEE-1")
-    response = await products_client.post(
+async def test_duplicate_sku_in_any_case_is_409(admin_products_client: AsyncClient) -> None:
+    product = await create_product(admin_products_client, sku="TEE-1")
+    response = await admin_products_client.post(
         f"{API}/products",
         json={"sku": "tee-1", "name": "Other", "category_id": product["category_id"], "price": 1},
     )
@@ -71,9 +70,9 @@ async def test_duplicate_sku_in_any_case_is_409(products_client: AsyncClient) ->
     assert (response.json()["code"], response.json()["sku"]) == ("sku_exists", "TEE-1")
 
 
-async def test_unknown_category_is_422_naming_the_field(products_client: AsyncClient) -> None:
-    category = await create_category(products_client)
-    response = await products_client.post(
+async def test_unknown_category_is_422_naming_the_field(admin_products_client: AsyncClient) -> None:
+    category = await create_category(admin_products_client)
+    response = await admin_products_client.post(
         f"{API}/products",
         json={"sku": "X-1", "name": "X", "category_id": category["id"] + 1000, "price": "1.00"},
     )
@@ -84,9 +83,9 @@ async def test_unknown_category_is_422_naming_the_field(products_client: AsyncCl
 
 
 @pytest.fixture
-async def catalog(products_client: AsyncClient) -> dict[str, Any]:
-    kitchen = await create_category(products_client, "Kitchen")
-    garden = await create_category(products_client, "Garden")
+async def catalog(admin_products_client: AsyncClient) -> dict[str, Any]:
+    kitchen = await create_category(admin_products_client, "Kitchen")
+    garden = await create_category(admin_products_client, "Garden")
     specs = [
         ("KNIFE", "Chef knife", kitchen, "45.00", 40, "Forged steel"),
         ("PAN", "Frying pan", kitchen, "30.00", 3, "Cast iron, 100% oven safe"),
@@ -96,7 +95,7 @@ async def catalog(products_client: AsyncClient) -> dict[str, Any]:
     products = {}
     for sku, name, category, price, stock, description in specs:
         products[sku] = await create_product(
-            products_client,
+            admin_products_client,
             sku=sku,
             name=name,
             category_id=category["id"],
@@ -129,15 +128,15 @@ async def skus(client: AsyncClient, query: str) -> list[str]:
     ],
 )
 async def test_list_filters(
-    products_client: AsyncClient, catalog: dict[str, Any], query: str, expected: list[str]
+    admin_products_client: AsyncClient, catalog: dict[str, Any], query: str, expected: list[str]
 ) -> None:
-    assert await skus(products_client, query) == expected
+    assert await skus(admin_products_client, query) == expected
 
 
 async def test_list_filters_by_category(
-    products_client: AsyncClient, catalog: dict[str, Any]
+    admin_products_client: AsyncClient, catalog: dict[str, Any]
 ) -> None:
-    assert await skus(products_client, f"category_id={catalog['garden']['id']}") == [
+    assert await skus(admin_products_client, f"category_id={catalog['garden']['id']}") == [
         "HOSE",
         "RAKE",
     ]
@@ -156,44 +155,46 @@ async def test_list_filters_by_category(
     ],
 )
 async def test_list_sorts(
-    products_client: AsyncClient, catalog: dict[str, Any], sort: str, expected: list[str]
+    admin_products_client: AsyncClient, catalog: dict[str, Any], sort: str, expected: list[str]
 ) -> None:
-    assert await skus(products_client, f"sort={sort}") == expected
+    assert await skus(admin_products_client, f"sort={sort}") == expected
 
 
-async def test_list_pages_with_total(products_client: AsyncClient, catalog: dict[str, Any]) -> None:
-    response = await products_client.get(f"{API}/products?limit=3&offset=2&sort=name")
+async def test_list_pages_with_total(
+    admin_products_client: AsyncClient, catalog: dict[str, Any]
+) -> None:
+    response = await admin_products_client.get(f"{API}/products?limit=3&offset=2&sort=name")
     body = response.json()
     assert (body["total"], body["limit"], body["offset"]) == (4, 3, 2)
     assert [item["sku"] for item in body["items"]] == ["HOSE", "RAKE"]
 
 
 async def test_archived_products_are_hidden_unless_asked_for(
-    products_client: AsyncClient, catalog: dict[str, Any]
+    admin_products_client: AsyncClient, catalog: dict[str, Any]
 ) -> None:
-    response = await products_client.delete(f"{API}/products/{catalog['PAN']['id']}")
+    response = await admin_products_client.delete(f"{API}/products/{catalog['PAN']['id']}")
     assert response.status_code == 204
-    assert "PAN" not in await skus(products_client, "")
-    assert await skus(products_client, "status=archived") == ["PAN"]
-    archived = await products_client.get(f"{API}/products/{catalog['PAN']['id']}")
+    assert "PAN" not in await skus(admin_products_client, "")
+    assert await skus(admin_products_client, "status=archived") == ["PAN"]
+    archived = await admin_products_client.get(f"{API}/products/{catalog['PAN']['id']}")
     assert (archived.json()["status"], archived.json()["stock_on_hand"]) == ("archived", 3)
 
 
-async def test_archiving_twice_is_harmless(products_client: AsyncClient) -> None:
-    product = await create_product(products_client)
-    first = await products_client.delete(f"{API}/products/{product['id']}")
-    second = await products_client.delete(f"{API}/products/{product['id']}")
+async def test_archiving_twice_is_harmless(admin_products_client: AsyncClient) -> None:
+    product = await create_product(admin_products_client)
+    first = await admin_products_client.delete(f"{API}/products/{product['id']}")
+    second = await admin_products_client.delete(f"{API}/products/{product['id']}")
     assert (first.status_code, second.status_code) == (204, 204)
-    current = await products_client.get(f"{API}/products/{product['id']}")
+    current = await admin_products_client.get(f"{API}/products/{product['id']}")
     assert current.json()["status"] == "archived"
 
 
 async def test_patch_changes_only_the_given_fields_and_updated_at(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
 ) -> None:
-    product = await create_product(products_client, description="Old", cost_price="2.00")
+    product = await create_product(admin_products_client, description="Old", cost_price="2.00")
     await asyncio.sleep(0.002)
-    response = await products_client.patch(
+    response = await admin_products_client.patch(
         f"{API}/products/{product['id']}", json={"price": "11.25", "description": None}
     )
     assert response.status_code == 200
@@ -204,28 +205,28 @@ async def test_patch_changes_only_the_given_fields_and_updated_at(
     assert updated["updated_at"] > product["updated_at"]
 
 
-async def test_patch_can_restore_an_archived_product(products_client: AsyncClient) -> None:
-    product = await create_product(products_client)
-    await products_client.delete(f"{API}/products/{product['id']}")
-    response = await products_client.patch(
+async def test_patch_can_restore_an_archived_product(admin_products_client: AsyncClient) -> None:
+    product = await create_product(admin_products_client)
+    await admin_products_client.delete(f"{API}/products/{product['id']}")
+    response = await admin_products_client.patch(
         f"{API}/products/{product['id']}", json={"status": "active"}
     )
     assert response.json()["status"] == "active"
 
 
-async def test_patch_moves_product_to_another_category(products_client: AsyncClient) -> None:
-    product = await create_product(products_client)
-    other = await create_category(products_client, "Elsewhere")
-    response = await products_client.patch(
+async def test_patch_moves_product_to_another_category(admin_products_client: AsyncClient) -> None:
+    product = await create_product(admin_products_client)
+    other = await create_category(admin_products_client, "Elsewhere")
+    response = await admin_products_client.patch(
         f"{API}/products/{product['id']}", json={"category_id": other["id"]}
     )
     assert response.json()["category"]["name"] == "Elsewhere"
 
 
 async def test_cost_price_is_shown_to_admins_only(
-    products_client: AsyncClient, settings: Settings, isolated_database: Database
+    admin_products_client: AsyncClient, settings: Settings, isolated_database: Database
 ) -> None:
-    product = await create_product(products_client, cost_price="3.40")
+    product = await create_product(admin_products_client, cost_price="3.40")
     assert product["cost_price"] == "3.40"
     customer = await make_account(isolated_database, settings)
     async for public in serve(build_app(settings=settings, database=isolated_database)):

@@ -23,11 +23,11 @@ from httpx import AsyncClient
 
 from common.config import Settings
 from common.db import Database
+from common.models.identity import Role
 from common.sales.service import record_refund, record_sale
-from products_microservice.main import build_app as build_products_app
-from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import make_settings, migrate, serve_as_admin
-from tests.sales.conftest import Catalog, money
+from tests.fixtures.clients import client_for
+from tests.fixtures.databases import make_settings, migrate
+from tests.fixtures.factories import Catalog, money
 
 STORE = ZoneInfo("America/New_York")
 SEED = 20251121
@@ -84,9 +84,7 @@ async def world(
 
 async def _generate(store_settings: Settings, database: Database) -> AsyncIterator[World]:
     rng = random.Random(SEED)
-    async for products_client in serve_as_admin(
-        build_products_app(settings=store_settings, database=database), store_settings, database
-    ):
+    async for products_client in client_for("products", store_settings, database, as_=Role.admin):
         catalog = Catalog(products_client)
         categories = [await catalog.category() for _ in range(4)]
         products = {}
@@ -152,9 +150,7 @@ async def _generate(store_settings: Settings, database: Database) -> AsyncIterat
                         )
                     )
             await session.commit()
-        async for sales_client in serve_as_admin(
-            build_sales_app(settings=store_settings, database=database), store_settings, database
-        ):
+        async for sales_client in client_for("sales", store_settings, database, as_=Role.admin):
             yield World(products=products, categories=categories, rows=rows, sales=sales_client)
 
 

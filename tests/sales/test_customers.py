@@ -14,8 +14,8 @@ from common.db import Database
 from common.models.identity import Role, UserAccount
 from sales_microservice.customers.service import has_open_orders
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve
-from tests.factories import PASSWORD, bearer, make_account, unique_email
+from tests.fixtures.clients import serve
+from tests.fixtures.factories import PASSWORD, bearer, make_account, unique_email
 
 REGISTER = "/api/v1/auth/register"
 CUSTOMERS = "/api/v1/customers"

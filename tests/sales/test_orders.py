@@ -22,10 +22,9 @@ from common.models.orders import CustomerOrder
 from common.models.sales import Sale
 from common.wallet.service import reconcile_wallets
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve
-from tests.factories import bearer, make_account
-from tests.sales.conftest import Catalog, money
-from tests.sales.test_rollups import raw_totals, rollup_totals
+from tests.fixtures.clients import serve
+from tests.fixtures.factories import Catalog, bearer, make_account, money
+from tests.fixtures.ledgers import raw_totals, rollup_totals
 
 ORDERS = "/api/v1/orders"
 

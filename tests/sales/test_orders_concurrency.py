@@ -4,78 +4,22 @@ multi-line orders locking the same products from opposite ends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 
-from common.config import Settings, get_settings
+from common.config import Settings
 from common.db import Database
-from common.inventory.ledger import reconcile
-from common.models.identity import UserAccount, WalletEntry
+from common.models.identity import UserAccount
 from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderStatusChange
 from common.models.sales import Sale
 from common.ops.cli import main
-from common.wallet.service import reconcile_wallets
-from products_microservice.main import build_app as build_products_app
-from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import Backend, serve, serve_as_admin
-from tests.factories import bearer, make_account
-from tests.sales.conftest import Catalog
-from tests.sales.test_rollups import raw_totals, rollup_totals
-
-ORDERS = "/api/v1/orders"
-
-
-async def make_products(
-    settings: Settings, database: Database, *stock: int, price: str = "4.00"
-) -> list[int]:
-    app = build_products_app(settings=settings, database=database)
-    async for client in serve_as_admin(app, settings, database):
-        catalog = Catalog(client)
-        category = await catalog.category()
-        return [await catalog.product(category_id=category, price=price, stock=s) for s in stock]
-    raise AssertionError("unreachable")
-
-
-async def sales_service(settings: Settings, database: Database) -> AsyncIterator[AsyncClient]:
-    async for client in serve(build_sales_app(settings=settings, database=database)):
-        yield client
-
-
-async def assert_ledgers_reconcile(database: Database) -> None:
-    async with database.session_factory() as session:
-        assert await reconcile(session) == []
-        assert await reconcile_wallets(session) == []
-        assert await rollup_totals(session) == await raw_totals(session)
-        # Every paid order has its payment and its sales, and every payment has a paid order.
-        paid = set(
-            (
-                await session.scalars(
-                    select(CustomerOrder.id).where(
-                        CustomerOrder.status.in_(["paid", "shipped", "delivered"])
-                    )
-                )
-            ).all()
-        )
-        payments = (
-            await session.scalars(
-                select(WalletEntry.reference).where(WalletEntry.kind == "payment")
-            )
-        ).all()
-        sold = set((await session.scalars(select(Sale.order_id).where(Sale.kind == "sale"))).all())
-        assert sorted(payments) == sorted(f"order:{order_id}" for order_id in paid)
-        assert sold - {None} == paid
-
-
-def order_body(*product_ids: int) -> dict[str, object]:
-    return {
-        "items": [{"product_id": p, "quantity": 1} for p in product_ids],
-        "shipping_address": "1 Race Street",
-    }
+from tests.fixtures.clients import client_for, make_products
+from tests.fixtures.factories import ORDERS, bearer, make_account, order_body
+from tests.fixtures.ledgers import assert_ledgers_reconcile
 
 
 async def test_the_background_sweeper_expires_orders_and_reservations(
@@ -84,7 +28,7 @@ async def test_the_background_sweeper_expires_orders_and_reservations(
     (product,) = await make_products(settings, committed_database, 5)
     customer = await make_account(committed_database, settings)
     quick = settings.model_copy(update={"order_reservation_ttl": 1, "sweep_interval_seconds": 0.2})
-    async for client in sales_service(quick, committed_database):
+    async for client in client_for("sales", quick, committed_database, as_=None):
         placed = await client.post(
             ORDERS, json=order_body(product), headers=bearer(customer, settings)
         )
@@ -119,14 +63,6 @@ async def test_the_background_sweeper_expires_orders_and_reservations(
     assert statuses == item_statuses == {"expired"}
 
 
-@pytest.fixture
-def configured(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", backend.url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 @pytest.mark.usefixtures("configured")
 async def test_cli_sweep_expires_everything_in_batches(
     settings: Settings, committed_database: Database, capsys: pytest.CaptureFixture[str]
@@ -134,7 +70,7 @@ async def test_cli_sweep_expires_everything_in_batches(
     (product,) = await make_products(settings, committed_database, 5)
     customer = await make_account(committed_database, settings)
     quick = settings.model_copy(update={"order_reservation_ttl": 1})
-    async for client in sales_service(quick, committed_database):
+    async for client in client_for("sales", quick, committed_database, as_=None):
         for _ in range(3):
             placed = await client.post(
                 ORDERS, json=order_body(product), headers=bearer(customer, settings)
@@ -165,7 +101,7 @@ async def test_sixty_customers_race_for_twenty_five_units(
         paid = await client.post(f"{ORDERS}/{placed.json()['id']}/pay", headers=headers)
         return paid.status_code, placed.json()["id"]
 
-    async for client in sales_service(settings, committed_database):
+    async for client in client_for("sales", settings, committed_database, as_=None):
         outcomes = await asyncio.gather(*(buy(client, customer) for customer in customers))
     assert sorted(status for status, _ in outcomes) == [200] * 25 + [409] * 35
 
@@ -211,7 +147,7 @@ async def test_multi_line_orders_in_opposite_order_all_succeed(
         paid = await client.post(f"{ORDERS}/{placed.json()['id']}/pay", headers=headers)
         return placed.status_code, paid.status_code
 
-    async for client in sales_service(settings, committed_database):
+    async for client in client_for("sales", settings, committed_database, as_=None):
         outcomes = await asyncio.gather(*(buy(client, i) for i in range(30)))
     assert outcomes == [(201, 200)] * 30
     async with committed_database.session_factory() as session:

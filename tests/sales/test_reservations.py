@@ -12,7 +12,7 @@ from common.db import Database
 from common.inventory.ledger import reconcile
 from common.models.sales import Sale
 from products_microservice.inventory import service as inventory_service
-from tests.sales.conftest import Catalog, money
+from tests.fixtures.factories import Catalog, money
 
 RESERVATIONS = "/api/v1/inventory/reservations"
 

@@ -5,66 +5,21 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete
 
 from common.db import Database
-from common.models.sales import Sale, SalesDaily
+from common.models.sales import SalesDaily
 from common.sales.service import rebuild_rollups, record_refund, record_sale
 from products_microservice.catalog.schemas import CategoryCreate, ProductCreate
 from products_microservice.catalog.service import create_category, create_product
-from tests.conftest import Backend, run_cli
-from tests.sales.conftest import Catalog
+from tests.fixtures.databases import Backend
+from tests.fixtures.factories import Catalog
+from tests.fixtures.ledgers import raw_totals, rollup_totals
+from tests.fixtures.processes import run_cli
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-async def raw_totals(session: AsyncSession) -> list[tuple[Any, ...]]:
-    is_sale = Sale.kind == "sale"
-    rows = await session.execute(
-        select(
-            Sale.business_date,
-            Sale.product_id,
-            Sale.category_id,
-            func.sum(case((is_sale, Sale.quantity), else_=0)),
-            func.sum(case((is_sale, 0), else_=-Sale.quantity)),
-            func.sum(case((is_sale, Sale.revenue), else_=0)),
-            func.sum(case((is_sale, 0), else_=-Sale.revenue)),
-            func.sum(Sale.cost),
-            func.count(case((is_sale, 1))),
-        )
-        .group_by(Sale.business_date, Sale.product_id, Sale.category_id)
-        .order_by(Sale.business_date, Sale.product_id, Sale.category_id)
-    )
-    return [_normal(row) for row in rows]
-
-
-async def rollup_totals(session: AsyncSession) -> list[tuple[Any, ...]]:
-    d = SalesDaily
-    rows = await session.execute(
-        select(
-            d.business_date,
-            d.product_id,
-            d.category_id,
-            d.units_sold,
-            d.units_refunded,
-            d.revenue,
-            d.refunds,
-            d.cost,
-            d.sales_count,
-        ).order_by(d.business_date, d.product_id, d.category_id)
-    )
-    return [_normal(row) for row in rows]
-
-
-def _normal(row: Any) -> tuple[Any, ...]:
-    return tuple(
-        Decimal(value).quantize(Decimal("0.01")) if isinstance(value, (Decimal, float)) else value
-        for value in row
-    )
 
 
 async def test_rollup_equals_raw_after_sales_refunds_and_rebuilds(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
 
-from tests.sales.conftest import Catalog, money
+from tests.fixtures.factories import Catalog, money
 
 PROBLEM = "application/problem+json"
 

@@ -11,12 +11,13 @@ from common.config import Settings
 from common.db import Database
 from common.inventory.ledger import reconcile
 from common.models.catalog import Product
+from common.models.identity import Role
 from common.models.sales import Sale
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve_as_admin
-from tests.sales.conftest import Catalog
-from tests.sales.test_rollups import raw_totals, rollup_totals
+from tests.fixtures.clients import serve_as
+from tests.fixtures.factories import Catalog
+from tests.fixtures.ledgers import raw_totals, rollup_totals
 
 
 @pytest.mark.mysql_only
@@ -24,12 +25,12 @@ async def test_hundred_concurrent_sales_never_oversell(
     settings: Settings, committed_database: Database
 ) -> None:
     products_app = build_products_app(settings=settings, database=committed_database)
-    async for products in serve_as_admin(products_app, settings, committed_database):
+    async for products in serve_as(products_app, settings, committed_database, Role.admin):
         catalog = Catalog(products)
         product = await catalog.product(category_id=await catalog.category(), stock=40)
 
     sales_app = build_sales_app(settings=settings, database=committed_database)
-    async for sales in serve_as_admin(sales_app, settings, committed_database):
+    async for sales in serve_as(sales_app, settings, committed_database, Role.admin):
         responses = await asyncio.gather(
             *(
                 sales.post("/api/v1/sales", json={"product_id": product, "quantity": 1})

@@ -12,7 +12,7 @@ from common.config import Settings
 from common.db import Database
 from common.models.identity import Role, UserAccount
 from common.wallet.service import reconcile_wallets
-from tests.factories import bearer, make_account
+from tests.fixtures.factories import bearer, make_account
 
 
 def wallet_url(account: UserAccount, tail: str = "") -> str:
