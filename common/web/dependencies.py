@@ -14,7 +14,7 @@ from common.db.unit_of_work import UnitOfWork
 
 # Every dependency is `async def`, even those that await nothing: FastAPI runs a plain `def`
 # dependency in its thread pool, a thread handoff on every
-# request (`tests/common/test_web.py` walks every route to check).
+# request (`tests/common/web/test_web.py` walks every route to check).
 
 
 def database_of(request: Request) -> Database:

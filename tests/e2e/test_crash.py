@@ -15,16 +15,11 @@ from common.config import Settings
 from common.db import Database
 from common.models.identity import UserAccount
 from common.models.orders import CustomerOrder
-from tests.conftest import Backend
-from tests.factories import bearer, make_account
-from tests.processes import SALES_APP, ServiceProcess
-from tests.sales.test_orders_concurrency import (
-    ORDERS,
-    assert_ledgers_reconcile,
-    make_products,
-    order_body,
-    sales_service,
-)
+from tests.fixtures.clients import client_for, make_products
+from tests.fixtures.databases import Backend
+from tests.fixtures.factories import ORDERS, bearer, make_account, order_body
+from tests.fixtures.ledgers import assert_ledgers_reconcile
+from tests.fixtures.processes import SALES_APP, ServiceProcess
 
 ORDER_COUNT = 30
 
@@ -48,7 +43,7 @@ async def test_sigkill_while_paying_leaves_no_half_paid_order(
         for _ in range(ORDER_COUNT)
     ]
     orders: list[tuple[int, dict[str, str]]] = []
-    async for client in sales_service(settings, committed_database):
+    async for client in client_for("sales", settings, committed_database, as_=None):
         for customer in customers:
             headers = bearer(customer, settings)
             placed = await client.post(ORDERS, json=order_body(product), headers=headers)

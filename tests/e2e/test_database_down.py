@@ -27,17 +27,12 @@ from common.models.identity import UserAccount
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder
 from common.models.sales import Sale
-from tests.conftest import Backend
-from tests.factories import bearer, make_account
-from tests.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, running
-from tests.products.factories import API
-from tests.sales.test_orders_concurrency import (
-    ORDERS,
-    assert_ledgers_reconcile,
-    make_products,
-    order_body,
-)
-from tests.tcp_proxy import TcpProxy, proxy_to
+from tests.fixtures.clients import make_products
+from tests.fixtures.databases import Backend
+from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
+from tests.fixtures.ledgers import assert_ledgers_reconcile
+from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, running
+from tests.fixtures.tcp_proxy import TcpProxy, proxy_to
 
 pytestmark = pytest.mark.mysql_only
 

@@ -22,9 +22,9 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from common.db import Database
-from tests.conftest import Backend, make_settings, migrate
-from tests.processes import PRODUCTS_APP, SALES_APP, ServiceProcess
-from tests.sales.test_auth_matrix import Context, make_context
+from tests.fixtures.access import Context, make_context
+from tests.fixtures.databases import Backend, make_settings, migrate
+from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess
 
 Role = Literal["admin", "customer"]
 SERVICES = {"products": PRODUCTS_APP, "sales": SALES_APP}

@@ -13,9 +13,10 @@ from httpx import AsyncClient
 
 from common.config import Settings
 from common.db import Database
+from common.models.identity import Role
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve_as_admin
+from tests.fixtures.clients import serve_as
 
 ANALYTICS = "/api/v1/analytics"
 
@@ -25,7 +26,7 @@ def _client(build: Callable[..., FastAPI]) -> Any:
         settings: Settings, isolated_database: Database
     ) -> AsyncIterator[AsyncClient]:
         app = build(settings=settings, database=isolated_database)
-        async for client in serve_as_admin(app, settings, isolated_database):
+        async for client in serve_as(app, settings, isolated_database, Role.admin):
             yield client
 
     return pytest.fixture(fixture)

@@ -28,8 +28,8 @@ from common.identity.tokens import create_access_token
 from common.schemas.problem import PROBLEM_MEDIA_TYPE
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve
-from tests.sales.test_auth_matrix import RULES, Caller, Context, _url, make_context
+from tests.fixtures.access import RULES, Caller, Context, make_context, route_url
+from tests.fixtures.clients import serve
 
 SERVICES: dict[str, Callable[..., FastAPI]] = {
     "products": build_products_app,
@@ -89,7 +89,7 @@ class Target:
                     yield Route(
                         service=service,
                         method=method.upper(),
-                        path=_url(spec_path, rule, self.ctx),
+                        path=route_url(spec_path, rule, self.ctx),
                         spec_path=spec_path,
                         documented={int(s) for s in operation["responses"] if s.isdigit()},
                         body=rule.json(self.ctx, caller),
@@ -105,7 +105,7 @@ class Target:
                 names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
                 if names & {"limit", "cursor"}:
                     rule = RULES[f"GET {spec_path}"]
-                    yield service, _url(spec_path, rule, self.ctx), operation
+                    yield service, route_url(spec_path, rule, self.ctx), operation
 
     async def send(self, route: Route, **request: Any) -> Response:
         headers = {**self.ctx.headers[route.caller], **request.pop("headers", {})}

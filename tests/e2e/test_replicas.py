@@ -21,16 +21,11 @@ from common.models.catalog import Product
 from common.models.identity import Role, UserAccount, WalletEntry
 from common.models.sales import Sale
 from common.wallet.service import reconcile_wallets
-from tests.conftest import Backend
-from tests.factories import bearer, make_account
-from tests.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running
-from tests.products.factories import API
-from tests.sales.test_orders_concurrency import (
-    ORDERS,
-    assert_ledgers_reconcile,
-    make_products,
-    order_body,
-)
+from tests.fixtures.clients import make_products
+from tests.fixtures.databases import Backend
+from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
+from tests.fixtures.ledgers import assert_ledgers_reconcile
+from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running
 
 pytestmark = pytest.mark.mysql_only
 

@@ -12,7 +12,7 @@ from common.config import Settings
 from common.db import Database
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
-from tests.conftest import serve
+from tests.fixtures.clients import serve
 
 SERVICES = [
     (build_products_app, "E-commerce Manager - Products"),

@@ -11,20 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.models import Category, InventoryMovement, Product
 from common.models.catalog import MAX_STOCK
-from tests.products.factories import API, create_category, create_product
+from tests.fixtures.factories import API, create_category, create_product
 
 BIG = 2**31  # one past INT
 MALFORMED = object()
 
 
 @pytest.fixture
-async def ids(products_client: AsyncClient) -> dict[str, int]:
-    category = await create_category(products_client, "Base")
-    await create_category(products_client, "Second")
+async def ids(admin_products_client: AsyncClient) -> dict[str, int]:
+    category = await create_category(admin_products_client, "Base")
+    await create_category(admin_products_client, "Second")
     product = await create_product(
-        products_client, sku="BASE-1", category_id=category["id"], initial_stock=5
+        admin_products_client, sku="BASE-1", category_id=category["id"], initial_stock=5
     )
-    await create_product(products_client, sku="OTHER-1", category_id=category["id"])
+    await create_product(admin_products_client, sku="OTHER-1", category_id=category["id"])
     return {
         "C": category["id"],
         "P": product["id"],
@@ -399,7 +399,7 @@ async def snapshot(session: AsyncSession) -> tuple[Any, ...]:
     ids=[case[0] for case in CASES],
 )
 async def test_bad_request_is_a_problem_and_changes_nothing(
-    products_client: AsyncClient,
+    admin_products_client: AsyncClient,
     session: AsyncSession,
     ids: dict[str, int],
     method: str,
@@ -416,7 +416,7 @@ async def test_bad_request_is_a_problem_and_changes_nothing(
         }
     else:
         options = {} if body is None else {"json": fill(body, ids)}
-    response = await products_client.request(method, API + fill(path, ids), **options)
+    response = await admin_products_client.request(method, API + fill(path, ids), **options)
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert await snapshot(session) == before

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
-from tests.products.factories import API
+from tests.fixtures.factories import API
 
 WRITES = {"post", "patch", "delete"}
 
 
-async def test_openapi_tags_and_documents_every_problem(products_client: AsyncClient) -> None:
-    spec = (await products_client.get("/openapi.json")).json()
+async def test_openapi_tags_and_documents_every_problem(admin_products_client: AsyncClient) -> None:
+    spec = (await admin_products_client.get("/openapi.json")).json()
     assert {"categories", "products", "inventory"} <= {tag["name"] for tag in spec["tags"]}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
