@@ -121,7 +121,7 @@ async def recreate_database(server_url: str, name: str) -> str:
     finally:
         connection.close()
     url = database_url(server_url, name)
-    config = alembic_config(url)
+    config = alembic_config(url, settings=settings_for(url))
     config.attributes["configure_logger"] = False
     await asyncio.to_thread(command.upgrade, config, "head")
     return url

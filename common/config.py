@@ -10,8 +10,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/ecommerce.db"
-# Only good enough for a laptop; production refuses to start with it.
-DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
+# There is no built-in secret: a value in the source is public, and a token signed with it would
+# be admin on any deployment that forgot to set its own. `./docker-manager.sh dev` generates one
+# into var/ (mode 0600); every other start must set JWT_SECRET.
+JWT_SECRET_MIN_LENGTH = 32
+NO_SIGNING_KEY_MESSAGE = (
+    "JWT_SECRET is not set: set it to at least 32 random characters (e.g. "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or run "
+    "`./docker-manager.sh dev`, which generates one under var/"
+)
 
 AppEnv = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -25,7 +32,8 @@ class Settings(BaseSettings):
     app_env: AppEnv = "development"
     database_url: str = DEFAULT_DATABASE_URL
     database_read_url: str | None = None
-    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    # Empty means "not set", refused below with a message that says what to do.
+    jwt_secret: SecretStr = SecretStr("")
     store_timezone: str = "UTC"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: LogLevel = "INFO"
@@ -101,13 +109,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_weak_secret_in_production(self) -> Settings:
-        if self.app_env == "production":
-            secret = self.jwt_secret.get_secret_value()
-            if secret == DEVELOPMENT_JWT_SECRET:
-                raise ValueError("JWT_SECRET must be set to a secret of your own in production")
-            if len(secret) < 32:
-                raise ValueError("JWT_SECRET must be at least 32 characters in production")
+    def _refuse_missing_or_weak_secret(self) -> Settings:
+        # Every environment: `development` is the default, so a deployment that forgot
+        # APP_ENV=production must not get a weaker rule.
+        secret = self.jwt_secret.get_secret_value()
+        if not secret.strip():
+            raise ValueError(NO_SIGNING_KEY_MESSAGE)
+        if len(secret) < JWT_SECRET_MIN_LENGTH:
+            raise ValueError(f"JWT_SECRET must be at least {JWT_SECRET_MIN_LENGTH} characters")
         return self
 
     @model_validator(mode="after")

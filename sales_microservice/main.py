@@ -70,4 +70,11 @@ def build_app(**overrides: Any) -> FastAPI:
     )
 
 
-app = build_app()
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn ...main:app` builds the service on first access, so importing `build_app` (the
+    tests do) reads no settings: they refuse to load without a JWT_SECRET."""
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,7 @@ from common.identity import access
 from common.identity.access import AdminUser
 from products_microservice.main import build_app as build_products_app
 from sales_microservice.main import build_app as build_sales_app
+from tests.fixtures.databases import TEST_JWT_SECRET
 
 ACCESS_DEPENDENCIES: dict[Callable[..., Any], str] = {
     access.public: "Public",
@@ -42,7 +43,11 @@ PLUMBING_PATHS = frozenset(
 
 def _settings() -> Settings:
     return Settings(  # type: ignore[call-arg]
-        _env_file=None, app_env="test", database_url="sqlite+aiosqlite://", log_level="WARNING"
+        _env_file=None,
+        app_env="test",
+        database_url="sqlite+aiosqlite://",
+        log_level="WARNING",
+        jwt_secret=TEST_JWT_SECRET,
     )
 
 

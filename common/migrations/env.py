@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import common.models  # noqa: F401  (registers every table on Base.metadata)
-from common.config import get_settings
+from common.config import Settings, get_settings
 from common.db.base import Base
 from common.db.engine import build_engine
 
@@ -20,9 +20,15 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def _settings() -> Settings:
+    # Tests and tools that built their own settings hand them over too.
+    settings = config.attributes.get("settings")
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
 def _database_url() -> str:
     # Tests and tools hand the URL over in `attributes`, bypassing ini interpolation.
-    url = config.attributes.get("database_url") or get_settings().database_url
+    url = config.attributes.get("database_url") or _settings().database_url
     return str(url)
 
 
@@ -49,7 +55,7 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = build_engine(_database_url(), get_settings())
+    engine = build_engine(_database_url(), _settings())
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

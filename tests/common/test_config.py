@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from common.config import DEFAULT_DATABASE_URL, DEVELOPMENT_JWT_SECRET, Settings
+from common.config import DEFAULT_DATABASE_URL, Settings
+from tests.fixtures.databases import TEST_JWT_SECRET
 
 
 def build(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{"jwt_secret": TEST_JWT_SECRET, **values})  # type: ignore[call-arg]
 
 
 def test_defaults_run_on_an_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,23 +22,29 @@ def test_defaults_run_on_an_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatc
     assert settings.database_read_url is None
 
 
-def test_production_refuses_the_development_secret() -> None:
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        build(app_env="production", jwt_secret=DEVELOPMENT_JWT_SECRET)
+@pytest.mark.parametrize("app_env", ["development", "test", "production"])
+def test_no_jwt_secret_is_refused_in_every_environment(
+    app_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="JWT_SECRET is not set"):
+        Settings(_env_file=None, app_env=app_env)  # type: ignore[call-arg]
 
 
-def test_production_refuses_a_short_secret() -> None:
+@pytest.mark.parametrize("app_env", ["development", "production"])
+def test_a_short_secret_is_refused(app_env: str) -> None:
     with pytest.raises(ValidationError, match="at least 32"):
-        build(app_env="production", jwt_secret="short")
+        build(app_env=app_env, jwt_secret="short")
 
 
-def test_production_accepts_a_real_secret() -> None:
+def test_a_blank_secret_counts_as_not_set() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET is not set"):
+        build(jwt_secret=" " * 40)
+
+
+def test_a_real_secret_is_accepted() -> None:
     settings = build(app_env="production", jwt_secret="s" * 48)
     assert settings.jwt_secret.get_secret_value() == "s" * 48
-
-
-def test_development_allows_the_default_secret() -> None:
-    assert build().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
 
 
 def test_unknown_timezone_is_refused() -> None:
@@ -49,6 +56,7 @@ def test_environment_and_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.Mon
     env_file = tmp_path / ".env"
     env_file.write_text(
         "STORE_TIMEZONE=Europe/Madrid\nCORS_ORIGINS=https://a.example, https://b.example\n"
+        f"JWT_SECRET={TEST_JWT_SECRET}\n"
     )
     monkeypatch.setenv("LOG_LEVEL", "debug")
     monkeypatch.setenv("DATABASE_READ_URL", "")

@@ -18,6 +18,7 @@ from common.identity.accounts import InvalidCredentials, TooManyLoginAttempts, l
 from common.identity.passwords import hash_password, password_hasher, verify_password
 from common.identity.tokens import create_access_token, decode_access_token
 from common.models.identity import LoginThrottle, RefreshToken, Role, UserAccount
+from tests.fixtures.databases import TEST_JWT_SECRET
 from tests.fixtures.factories import PASSWORD, bearer, make_account, unique_email
 
 PROBLEM = "application/problem+json"
@@ -62,7 +63,7 @@ async def test_hash_with_old_parameters_is_upgraded_on_verify(settings: Settings
 
 
 def test_production_defaults_are_rfc_9106_low_memory() -> None:
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None, jwt_secret=TEST_JWT_SECRET)  # type: ignore[call-arg]
     hasher = password_hasher(defaults)
     assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 65536, 4)
 
