@@ -18,11 +18,15 @@ usage() {
   cat <<USAGE
 usage: ./docker-manager.sh <command>
 
-  dev [--reload] [--demo]
+  dev [--reload] [--empty]
                    create .venv, install, migrate, and run both services on 127.0.0.1
-                   (products :$PRODUCTS_PORT, sales :$SALES_PORT); Ctrl-C stops both.
-                   Uses DATABASE_URL when set, else an SQLite file under var/.
-                   --demo first loads a year of demo data when the catalog is empty.
+                   (products :$PRODUCTS_PORT, sales :$SALES_PORT); Ctrl-C stops both, and
+                   if either dies the other is stopped too. Uses DATABASE_URL when set, else
+                   an SQLite file under var/; a JWT_SECRET is generated once into var/.
+                   Unless --empty: loads a year of demo data when the catalog is empty and
+                   creates a development admin (password printed once, kept in
+                   var/dev-admin.txt) when there is none. DEV_VAR_DIR moves var/;
+                   DEV_DEMO_OPTIONS passes seed-demo's size options.
   test [args]      create/refresh .venv with dev extras; ruff, mypy, pytest [args].
                    Set TEST_MYSQL_URL=mysql+aiomysql://user:pass@host:3306/ to also test on MySQL.
 
@@ -59,6 +63,9 @@ ensure_venv() {
     say "creating .venv with $($python --version 2>&1)"
     "$python" -m venv "$VENV" || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)"
   fi
+  if [ "${SKIP_INSTALL:-}" = 1 ]; then
+    return 0 # use .venv as it is (offline, or a test running from it)
+  fi
   stamp="$VENV/.installed"
   wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$extras"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
@@ -69,39 +76,75 @@ ensure_venv() {
   fi
 }
 
+# Service processes of `dev`, global so the EXIT trap still sees them after cmd_dev returned.
+DEV_PIDS=()
+DEV_NAMES=()
+
+stop_dev_services() {
+  trap - INT TERM EXIT
+  [ ${#DEV_PIDS[@]} -gt 0 ] || return 0
+  say "stopping ${DEV_NAMES[*]}"
+  kill "${DEV_PIDS[@]}" 2>/dev/null || true
+  wait "${DEV_PIDS[@]}" 2>/dev/null || true
+  DEV_PIDS=()
+}
+
+# dev_secret FILE: the JWT_SECRET kept in FILE, generated once (mode 0600).
+dev_secret() {
+  local file=$1
+  if [ ! -s "$file" ]; then
+    say "generating a JWT_SECRET for development into $file" >&2
+    (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$file")
+  fi
+  cat "$file"
+}
+
 cmd_dev() {
-  local reload=() demo=false option
+  local reload=() demo=true option name status index
   for option in "$@"; do
     case "$option" in
       --reload) reload=(--reload) ;;
-      --demo) demo=true ;;
-      *) die "dev: unknown option $option (use --reload, --demo)" ;;
+      --empty) demo=false ;;
+      --demo) ;; # the default since the demo store loads by itself; kept for old habits
+      *) die "dev: unknown option $option (use --reload, --empty)" ;;
     esac
   done
   ensure_venv dev,bench
-  say "migrating ${DATABASE_URL:-the SQLite database under var/}"
+  local var_dir=${DEV_VAR_DIR:-$ROOT/var}
+  mkdir -p "$var_dir"
+  chmod 700 "$var_dir"
+  if [ -z "${JWT_SECRET:-}" ]; then
+    JWT_SECRET=$(dev_secret "$var_dir/jwt_secret") || die "could not write $var_dir/jwt_secret"
+  fi
+  export JWT_SECRET
+  export DATABASE_URL=${DATABASE_URL:-sqlite+aiosqlite:///$var_dir/ecommerce.db}
+  say "migrating $DATABASE_URL"
   "$VENV/bin/python" -m common.ops migrate
   if [ "$demo" = true ]; then
-    say "seeding demo data (skipped when the catalog is not empty)"
-    "$VENV/bin/python" -m common.ops seed-demo --if-empty
+    # shellcheck disable=SC2086 # DEV_DEMO_OPTIONS is a list of options, e.g. "--products 20"
+    "$VENV/bin/python" -m common.ops dev-setup --credentials "$var_dir/dev-admin.txt" \
+      ${DEV_DEMO_OPTIONS:-}
   fi
-  local pids=()
-  stop_all() {
-    trap - INT TERM EXIT
-    say "stopping"
-    kill "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
-  }
-  trap stop_all INT TERM EXIT
+  trap stop_dev_services EXIT
+  trap 'stop_dev_services; exit 130' INT TERM
   "$VENV/bin/uvicorn" products_microservice.main:app --host 127.0.0.1 --port "$PRODUCTS_PORT" "${reload[@]}" &
-  pids+=($!)
+  DEV_PIDS+=($!) DEV_NAMES+=("products (:$PRODUCTS_PORT)")
   "$VENV/bin/uvicorn" sales_microservice.main:app --host 127.0.0.1 --port "$SALES_PORT" "${reload[@]}" &
-  pids+=($!)
+  DEV_PIDS+=($!) DEV_NAMES+=("sales (:$SALES_PORT)")
   say "products: http://127.0.0.1:$PRODUCTS_PORT/docs"
   say "sales:    http://127.0.0.1:$SALES_PORT/docs"
   say "Ctrl-C stops both"
-  # If either service dies, stop the other too.
-  wait -n "${pids[@]}"
+  # Whichever service ends first (a taken port, a crash), stop the other and say which.
+  status=0
+  wait -n "${DEV_PIDS[@]}" || status=$?
+  for index in "${!DEV_PIDS[@]}"; do
+    if ! kill -0 "${DEV_PIDS[$index]}" 2>/dev/null; then
+      name=${DEV_NAMES[$index]}
+      break
+    fi
+  done
+  stop_dev_services
+  die "${name:-a service} exited (status $status); the other service was stopped"
 }
 
 cmd_test() {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -34,6 +36,7 @@ from common.ops.demo.options import (
     InvalidDemoOptions,
 )
 from common.ops.demo.seed import seed_demo_data
+from common.ops.dev_store import prepare_dev_store
 from common.ops.sweeper import SweepResult, sweep
 from common.reviews.ratings import RatingProblem, rating_problems
 from common.sales.service import rebuild_rollups
@@ -44,8 +47,39 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# Where `create-admin` takes the password from when it is not typed at a prompt. Never a
+# command-line option: arguments show in `ps` and in shell history.
+ADMIN_PASSWORD_VARIABLE = "ADMIN_PASSWORD"  # noqa: S105 (the variable's name)
+
+
+class PasswordUnavailable(Exception):
+    """No password was given, and there is no terminal to ask for one."""
+
+
+def read_new_password(*, from_stdin: bool) -> str:
+    """The password from standard input's first line (`from_stdin`), else `ADMIN_PASSWORD`,
+    else typed twice at a prompt when there is a terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if ADMIN_PASSWORD_VARIABLE in os.environ:
+        return os.environ[ADMIN_PASSWORD_VARIABLE]
+    if not sys.stdin.isatty():
+        raise PasswordUnavailable(
+            f"no password: pass --password-stdin and pipe it in, set {ADMIN_PASSWORD_VARIABLE}, "
+            "or run the command in a terminal to be asked for it"
+        )
+    password = getpass.getpass("password: ")
+    if getpass.getpass("password again: ") != password:
+        raise PasswordUnavailable("the two passwords differ")
+    return password
+
+
 def _create_admin(args: argparse.Namespace) -> int:
-    password: str = args.password
+    try:
+        password = read_new_password(from_stdin=args.password_stdin)
+    except PasswordUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
         print(
             f"error: the password must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} "
@@ -218,15 +252,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _seed_demo(args: argparse.Namespace) -> int:
     try:
-        options = DemoOptions(
-            products=args.products,
-            days=args.days,
-            sales=args.sales,
-            customers=args.customers,
-            orders=args.orders,
-            seed=args.seed,
-            end=args.end,
-        )
+        options = _demo_options(args)
         summary = asyncio.run(
             seed_demo_data(get_settings(), options, progress=not args.quiet and sys.stderr.isatty())
         )
@@ -270,13 +296,18 @@ def build_parser() -> argparse.ArgumentParser:
     rollups.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
     rollups.set_defaults(handler=_rebuild_rollups)
     create_admin_command = commands.add_parser(
-        "create-admin", help="create an admin account, or promote an existing one"
+        "create-admin",
+        help="create an admin account, or promote an existing one",
+        # `--password` must not pass for `--password-stdin`: no password on a command line.
+        allow_abbrev=False,
     )
     create_admin_command.add_argument("--email", required=True)
     create_admin_command.add_argument(
-        "--password",
-        required=True,
-        help=f"{PASSWORD_MIN_LENGTH}-{PASSWORD_MAX_LENGTH} characters; replaces any old one",
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input's first line (else from "
+        f"{ADMIN_PASSWORD_VARIABLE}, else a prompt); {PASSWORD_MIN_LENGTH}-"
+        f"{PASSWORD_MAX_LENGTH} characters; it replaces any old one",
     )
     create_admin_command.set_defaults(handler=_create_admin)
 
@@ -313,7 +344,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, help="rows per transaction (default: SWEEP_BATCH_SIZE)"
     )
     sweep_command.set_defaults(handler=_sweep)
-    defaults = DemoOptions()
     demo = commands.add_parser(
         "seed-demo",
         help="fill an empty database with a demo store: a year of sales, stock, customers, "
@@ -331,17 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
             "a real store would corrupt its reports."
         ),
     )
-    demo.add_argument("--products", type=int, default=defaults.products)
-    demo.add_argument("--days", type=int, default=defaults.days, help="days of history")
-    demo.add_argument("--sales", type=int, default=defaults.sales)
-    demo.add_argument("--customers", type=int, default=defaults.customers)
-    demo.add_argument(
-        "--orders", type=int, default=defaults.orders, help="customer orders, besides the sales"
-    )
-    demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    demo.add_argument(
-        "--end", type=date.fromisoformat, help="last day of history (default: yesterday)"
-    )
+    _add_demo_options(demo)
     demo.add_argument(
         "--if-empty",
         action="store_true",
@@ -349,7 +369,74 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_seed_demo)
+
+    dev = commands.add_parser(
+        "dev-setup",
+        help="what `./docker-manager.sh dev` runs: the demo store into an empty catalog, and a "
+        "development admin with a generated password when there is no admin",
+    )
+    dev.add_argument(
+        "--credentials",
+        type=Path,
+        default=Path("var/dev-admin.txt"),
+        help="file (mode 0600) that keeps the generated admin's e-mail and password",
+    )
+    dev.add_argument("--no-demo", action="store_true", help="do not load the demo store")
+    _add_demo_options(dev)
+    dev.set_defaults(handler=_dev_setup)
     return parser
+
+
+def _add_demo_options(parser: argparse.ArgumentParser) -> None:
+    defaults = DemoOptions()
+    parser.add_argument("--products", type=int, default=defaults.products)
+    parser.add_argument("--days", type=int, default=defaults.days, help="days of history")
+    parser.add_argument("--sales", type=int, default=defaults.sales)
+    parser.add_argument("--customers", type=int, default=defaults.customers)
+    parser.add_argument(
+        "--orders", type=int, default=defaults.orders, help="customer orders, besides the sales"
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    parser.add_argument(
+        "--end", type=date.fromisoformat, help="last day of history (default: yesterday)"
+    )
+
+
+def _demo_options(args: argparse.Namespace) -> DemoOptions:
+    return DemoOptions(
+        products=args.products,
+        days=args.days,
+        sales=args.sales,
+        customers=args.customers,
+        orders=args.orders,
+        seed=args.seed,
+        end=args.end,
+    )
+
+
+def _dev_setup(args: argparse.Namespace) -> int:
+    try:
+        demo = None if args.no_demo else _demo_options(args)
+    except InvalidDemoOptions as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if demo is not None:
+        print("loading the demo store when the catalog is empty (this takes a moment)")
+    store = asyncio.run(prepare_dev_store(get_settings(), credentials=args.credentials, demo=demo))
+    if store.demo is not None:
+        print(
+            f"demo store loaded: {store.demo.products} products, {store.demo.sales} sales "
+            f"from {store.demo.start} to {store.demo.end}, {store.demo.customers} customers "
+            f"(password {DEMO_CUSTOMER_PASSWORD!r})"
+        )
+    if store.admin_password is not None:
+        print(
+            f"development admin created: e-mail {store.admin_email} password "
+            f"{store.admin_password} (shown once; kept in {args.credentials})"
+        )
+    elif args.credentials.is_file():
+        print(f"development admin: see {args.credentials}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

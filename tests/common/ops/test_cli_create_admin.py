@@ -50,20 +50,58 @@ async def test_create_admin_promotes_and_reactivates_an_existing_account(
     ("email", "password"), [("not-an-email", "long enough 1"), ("a@b.test", "short")]
 )
 def test_create_admin_refuses_bad_input(
-    email: str, password: str, capsys: pytest.CaptureFixture[str]
+    email: str, password: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert main(["create-admin", "--email", email, "--password", password]) == 2
+    monkeypatch.setenv("ADMIN_PASSWORD", password)
+    assert main(["create-admin", "--email", email]) == 2
     assert capsys.readouterr().err.startswith("error:")
 
 
-async def test_create_admin_command_uses_the_configured_database(
-    committed_database: Database, backend: Backend
+def test_create_admin_takes_no_password_on_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Arguments show in `ps` and shell history: argparse refuses the option (exit 2).
+    with pytest.raises(SystemExit) as refused:
+        main(["create-admin", "--email", "a@b.test", "--password", "long enough 1"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --password" in capsys.readouterr().err
+
+
+async def test_create_admin_reads_the_password_from_stdin(
+    committed_database: Database, backend: Backend, settings: Settings
 ) -> None:
     code, out, err = await run_cli(
-        backend.url, "create-admin", "--email", "Ops@Example.test", "--password", "long enough 3"
-    )
+        backend.url,
+        "create-admin", "--email", "Ops@Example.test", "--password-stdin",
+        stdin="long enough 3\n",
+        environment={"ADMIN_PASSWORD": "not this one"},
+    )  # fmt: skip
     assert code == 0, err
     assert out.strip() == "created admin ops@example.test"
     account = await account_by_email(committed_database, "ops@example.test")
     assert account is not None
     assert account.role == "admin"
+    assert (await verify_password(account.password_hash, "long enough 3", settings)).valid
+
+
+async def test_create_admin_reads_the_password_from_the_environment(
+    committed_database: Database, backend: Backend, settings: Settings
+) -> None:
+    code, _, err = await run_cli(
+        backend.url,
+        "create-admin", "--email", "env@example.test",
+        environment={"ADMIN_PASSWORD": "from the environment"},
+    )  # fmt: skip
+    assert code == 0, err
+    account = await account_by_email(committed_database, "env@example.test")
+    assert account is not None
+    assert (await verify_password(account.password_hash, "from the environment", settings)).valid
+
+
+async def test_create_admin_without_a_password_or_a_terminal_refuses(
+    committed_database: Database, backend: Backend
+) -> None:
+    code, _, err = await run_cli(backend.url, "create-admin", "--email", "none@example.test")
+    assert code == 2
+    assert "no password" in err
+    assert await account_by_email(committed_database, "none@example.test") is None
