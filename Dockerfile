@@ -1,28 +1,38 @@
-# One image for both services; docker-compose.yml picks the app with the command.
-FROM python:3.12-slim
+# One image for both services (and the CLI); docker-compose.yml builds it once and picks the
+# app with the command. Python 3.11: the version CI tests.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-
+# --- build: the locked dependencies (every file hash-checked) and the project, in a venv -----
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
 WORKDIR /app
-RUN useradd --system --uid 10001 --home /app app
-
 # Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir -p common products_microservice sales_microservice \
-    && touch common/__init__.py products_microservice/__init__.py sales_microservice/__init__.py \
-    && pip install . \
-    && pip uninstall -y ecommerce-manager
-
-COPY alembic.ini ./
+COPY requirements-runtime.lock ./
+RUN pip install --require-hashes -r requirements-runtime.lock
+COPY pyproject.toml README.md alembic.ini ./
 COPY common ./common
 COPY products_microservice ./products_microservice
 COPY sales_microservice ./sales_microservice
-RUN mkdir -p /app/var && chown app /app/var
+# The project itself, nothing more: its dependencies all came from the lock above. Editable,
+# so alembic.ini and the migrations are found next to the code in /app.
+RUN pip install --no-deps --no-build-isolation -e .
 
-USER app
-ENV APP_ENV=production
+# --- runtime: the venv and the code, no build tools, a numeric non-root user -----------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH="/opt/venv/bin:$PATH" \
+    APP_ENV=production
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+RUN mkdir -p /app/var && chown 10001:10001 /app/var
+USER 10001:10001
 EXPOSE 8000 8001
 CMD ["uvicorn", "products_microservice.main:app", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--proxy-headers"]

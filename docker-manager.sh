@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$(pwd)
 VENV="$ROOT/.venv"
+LOCK=requirements.lock
+RUNTIME_LOCK=requirements-runtime.lock
 PRODUCTS_PORT=${PRODUCTS_PORT:-8000}
 SALES_PORT=${SALES_PORT:-8001}
 
@@ -27,14 +29,18 @@ usage: ./docker-manager.sh <command>
                    creates a development admin (password printed once, kept in
                    var/dev-admin.txt) when there is none. DEV_VAR_DIR moves var/;
                    DEV_DEMO_OPTIONS passes seed-demo's size options.
-  test [args]      create/refresh .venv with dev extras; ruff, mypy, pytest [args].
+  test [args]      create/refresh .venv from requirements.lock; ruff, mypy, pytest [args].
                    Set TEST_MYSQL_URL=mysql+aiomysql://user:pass@host:3306/ to also test on MySQL.
 
-  start            docker compose up: MySQL 8.4, migrations, both services; waits until ready
+  lock [--upgrade] regenerate requirements.lock and requirements-runtime.lock from pyproject.toml
+                   (hash-pinned; needs the package index). Run it after changing a dependency.
+
+  start            docker compose up: MariaDB 10.11, migrations, both services; waits until ready
   stop             docker compose down (data is kept in the named volume)
   restart          stop, then start
   status           containers and the readiness of both services
-  logs [service]   follow logs (mysql, migrate, products, sales)
+  logs [service]   follow logs (mariadb, migrate, products, sales)
+  env-file         write .env (mode 0600) with fresh secrets unless it exists; start does this
   migrate          apply migrations in Docker (or locally: python -m common.ops migrate)
   seed [options]   load demo data in Docker (python -m common.ops seed-demo --help)
 USAGE
@@ -55,9 +61,10 @@ find_python() {
   return 1
 }
 
-# ensure_venv [extras]: (re)install the project when pyproject.toml or the extras changed.
+# ensure_venv: install exactly what requirements.lock pins (every file checked against its hash),
+# then the project itself without dependencies; again whenever the lock or pyproject.toml changed.
 ensure_venv() {
-  local extras=${1:-} python stamp wanted
+  local python stamp wanted
   if [ ! -x "$VENV/bin/python" ]; then
     python=$(find_python) || die "Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"
     say "creating .venv with $($python --version 2>&1)"
@@ -67,13 +74,32 @@ ensure_venv() {
     return 0 # use .venv as it is (offline, or a test running from it)
   fi
   stamp="$VENV/.installed"
-  wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$extras"
+  wanted="$(cat "$LOCK" pyproject.toml | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    say "installing the project${extras:+ with [$extras]} into .venv"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".${extras:+[$extras]}"
+    say "installing $LOCK (hash-checked) and the project into .venv"
+    "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$LOCK"
+    "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
     echo "$wanted" > "$stamp"
   fi
+}
+
+# The build backend pyproject.toml names, so the lock pins (and hashes) it too.
+build_requirements() {
+  "$VENV/bin/python" -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+}
+
+# lock: re-resolve the pins of pyproject.toml into requirements.lock (with the dev and bench
+# extras: what dev and test install) and requirements-runtime.lock (the image: the same
+# versions, without the extras). Pins already in the lock are kept unless pyproject.toml moved
+# them; `lock --upgrade` moves everything unpinned to its newest release.
+cmd_lock() {
+  ensure_venv
+  local compile=("$VENV/bin/uv" pip compile --quiet --generate-hashes --universal
+    --python-version 3.11 --custom-compile-command "./docker-manager.sh lock" "$@")
+  say "resolving $LOCK"
+  build_requirements | "${compile[@]}" pyproject.toml - --extra dev --extra bench -o "$LOCK"
+  say "resolving $RUNTIME_LOCK (the same versions, without the dev and bench extras)"
+  build_requirements | "${compile[@]}" pyproject.toml - -c "$LOCK" -o "$RUNTIME_LOCK"
 }
 
 # Service processes of `dev`, global so the EXIT trap still sees them after cmd_dev returned.
@@ -109,7 +135,7 @@ cmd_dev() {
       *) die "dev: unknown option $option (use --reload, --empty)" ;;
     esac
   done
-  ensure_venv dev,bench
+  ensure_venv
   local var_dir=${DEV_VAR_DIR:-$ROOT/var}
   mkdir -p "$var_dir"
   chmod 700 "$var_dir"
@@ -148,7 +174,7 @@ cmd_dev() {
 }
 
 cmd_test() {
-  ensure_venv dev,bench
+  ensure_venv
   say "ruff check"
   "$VENV/bin/ruff" check .
   say "ruff format --check"
@@ -172,19 +198,30 @@ need_docker() {
     die "the Docker engine is not running or not reachable (is the daemon started? are you in the docker group?)"
 }
 
+# .env: every setting of the services (compose passes the whole file to them) and the database
+# password; mode 0600, since it holds secrets. The MariaDB root password is random and unused.
 ensure_env_file() {
-  if [ ! -f .env ]; then
-    say "writing .env with a fresh JWT_SECRET and database passwords"
-    local secret db_password
-    secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-    db_password=$(head -c 18 /dev/urandom | base64 | tr -d '\n/+=')
+  if [ -f .env ]; then
+    chmod 600 .env
+    grep -q '^DATABASE_URL=' .env ||
+      die ".env has no DATABASE_URL (written by an older version?): move it away and rerun to get a new one"
+    return 0
+  fi
+  say "writing .env (mode 0600) with a fresh JWT_SECRET and database password"
+  local secret db_password
+  secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+  db_password=$(head -c 18 /dev/urandom | base64 | tr -d '\n/+=')
+  (
+    umask 077
     cat > .env <<ENV
+# Settings of both services (README.md, Configuration); compose passes every line through.
+APP_ENV=production
 JWT_SECRET=$secret
 MYSQL_PASSWORD=$db_password
-MYSQL_ROOT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '\n/+=')
+DATABASE_URL=mysql+aiomysql://ecommerce:$db_password@mariadb:3306/ecommerce
 STORE_TIMEZONE=UTC
 ENV
-  fi
+  )
 }
 
 wait_ready() {
@@ -235,6 +272,8 @@ main() {
     restart) need_docker; compose down; cmd_start ;;
     status) cmd_status ;;
     logs) need_docker; compose logs -f --tail=200 "$@" ;;
+    lock) cmd_lock "$@" ;;
+    env-file) ensure_env_file ;;
     migrate) need_docker; ensure_env_file; compose run --rm migrate ;;
     seed) cmd_seed "$@" ;;
     -h | --help | help | "") usage ;;
