@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # transaction.
     sweep_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
     sweep_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # The sales service's ledger watch: seconds between audits of every cached level and
+    # balance against its ledger, exported as `ledger_drift_rows` (0 = off).
+    ledger_audit_interval_seconds: float = Field(default=300.0, ge=0, le=86400)
 
     @field_validator("database_read_url", mode="before")
     @classmethod

@@ -49,6 +49,7 @@ TAGS = [
 def build_app(**overrides: Any) -> FastAPI:
     """The service; tests pass `settings=` and `database=` overrides."""
     return create_app(
+        service="products",
         title="E-commerce Manager - Products",
         description=DESCRIPTION,
         # Each router declares its prefix, tags and, on every route, who may call it.

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from common.identity.router import AUTH_TAG
 from common.identity.router import router as auth_router
-from common.ops.sweeper import run_sweeper
+from common.ops.ledger_watch import LEDGER_METRICS, run_ledger_watch
+from common.ops.sweeper import SWEEPER_METRICS, run_sweeper
 from common.web import create_app
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
@@ -51,6 +52,7 @@ Errors are `application/problem+json` with a stable `code`.
 def build_app(**overrides: Any) -> FastAPI:
     """The service; tests pass `settings=` and `database=` overrides."""
     return create_app(
+        service="sales",
         title="E-commerce Manager - Sales",
         description=DESCRIPTION,
         routers=[
@@ -65,7 +67,8 @@ def build_app(**overrides: Any) -> FastAPI:
         root_routers=[auth_router],
         tags=TAGS,
         # Expires unpaid orders and stale reservations every SWEEP_INTERVAL_SECONDS.
-        background_tasks=[run_sweeper],
+        background_tasks=[run_sweeper, run_ledger_watch],
+        collectors=[*SWEEPER_METRICS, *LEDGER_METRICS],
         **overrides,
     )
 

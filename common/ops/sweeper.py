@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import cast
 
+from prometheus_client import Counter, Gauge
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,21 @@ from common.reservations.service import expire_reservations
 
 logger = logging.getLogger(__name__)
 EXPIRY_REASON = "not paid before the reservation expired"
+
+# Exported on /metrics of the service that sweeps (registered by its app); the alert rules in
+# deploy/prometheus/ page when the last good pass is several intervals old (sweeper lag).
+SWEEPER_LAST_SUCCESS = Gauge(
+    "sweeper_last_success_timestamp_seconds",
+    "Unix time the last expiry sweep pass of this process finished without error.",
+    registry=None,
+)
+SWEEPER_INTERVAL = Gauge(
+    "sweeper_interval_seconds", "Configured seconds between sweep passes (0 = off).", registry=None
+)
+SWEEPER_PASSES = Counter(
+    "sweeper_passes", "Sweep passes by outcome.", labelnames=["outcome"], registry=None
+)
+SWEEPER_METRICS = (SWEEPER_LAST_SUCCESS, SWEEPER_INTERVAL, SWEEPER_PASSES)
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,7 @@ async def sweep(database: Database, *, batch_size: int, settings: Settings) -> S
 
 async def run_sweeper(database: Database, settings: Settings) -> None:
     """Sweep every `SWEEP_INTERVAL_SECONDS` until cancelled; 0 turns the sweeper off."""
+    SWEEPER_INTERVAL.set(settings.sweep_interval_seconds)
     if settings.sweep_interval_seconds <= 0:
         return
     while True:
@@ -150,8 +167,11 @@ async def run_sweeper(database: Database, settings: Settings) -> None:
             result = await sweep(database, batch_size=settings.sweep_batch_size, settings=settings)
         except Exception:
             # A database outage must not end the loop: the next pass tries again.
+            SWEEPER_PASSES.labels(outcome="failed").inc()
             logger.exception("expiry sweep failed")
         else:
+            SWEEPER_PASSES.labels(outcome="ok").inc()
+            SWEEPER_LAST_SUCCESS.set_to_current_time()
             if result.anything:
                 logger.info("swept expired rows", extra=asdict(result))
         await asyncio.sleep(settings.sweep_interval_seconds)

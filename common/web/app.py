@@ -6,22 +6,28 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from common import __version__
 from common.config import Settings, get_settings
 from common.db.engine import Database
 from common.web.errors import install_error_handlers
+from common.web.health import HEALTH_METRICS
 from common.web.health import router as health_router
 from common.web.limits import BodySizeLimitMiddleware
 from common.web.logging import configure_logging
+from common.web.metrics import http_metrics, metrics_registry
 from common.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from common.web.openapi import install_openapi
+from common.web.tracing import instrument_app, instrument_engine, tracer_provider_from_environment
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 API_PREFIX = "/api/v1"
 # A coroutine that runs for the life of the app (e.g. a periodic sweep), cancelled at shutdown.
@@ -32,6 +38,7 @@ HEALTH_TAG = {"name": "health", "description": "Liveness and readiness probes."}
 def create_app(
     *,
     title: str,
+    service: str | None = None,
     description: str,
     routers: Sequence[APIRouter] = (),
     root_routers: Sequence[APIRouter] = (),
@@ -40,6 +47,8 @@ def create_app(
     database: Database | None = None,
     background_tasks: Sequence[BackgroundTask] = (),
     own_body_limit_paths: Sequence[str] = (),
+    collectors: Sequence[Collector] = (),
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build a service. `routers` are mounted under `/api/v1`, `root_routers` at `/`.
 
@@ -48,14 +57,27 @@ def create_app(
     `background_tasks` start after the engine and are cancelled (and awaited) before it is
     disposed. `own_body_limit_paths` (uploads) enforce a body limit of their own instead of
     `MAX_BODY_BYTES`.
+
+    `service` (`products`, `sales`; default: the title) labels the metrics and logs and
+    names the traces.
+    `collectors` join the app's `/metrics` (its background tasks' gauges). Tracing follows
+    the `OTEL_*` variables (`common.web.tracing`, off by default); tests pass a
+    `tracer_provider` of their own instead.
     """
     settings = settings or get_settings()
-    configure_logging(level=settings.log_level, json_lines=settings.log_json, service=title)
+    service = service or title
+    configure_logging(level=settings.log_level, json_lines=settings.log_json, service=service)
+    owns_tracing = tracer_provider is None
+    tracer_provider = tracer_provider or tracer_provider_from_environment(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.db = database or Database.from_settings(settings)
+        if tracer_provider is not None:
+            instrument_engine(app.state.db.engine, tracer_provider)
+            if app.state.db.read_engine is not None:
+                instrument_engine(app.state.db.read_engine, tracer_provider)
         tasks = [asyncio.create_task(task(app.state.db, settings)) for task in background_tasks]
         try:
             yield
@@ -67,6 +89,8 @@ def create_app(
                     await running
             if owned:
                 await app.state.db.dispose()
+            if tracer_provider is not None and owns_tracing:
+                tracer_provider.shutdown()  # flushes the spans still batched
 
     app = FastAPI(
         title=title,
@@ -79,6 +103,7 @@ def create_app(
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings = settings
+    app.state.service = service
     install_error_handlers(app)
     app.include_router(health_router)
     for router in root_routers:
@@ -87,11 +112,12 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     install_openapi(app, tags=[*tags, HEALTH_TAG])
 
+    registry = metrics_registry([*HEALTH_METRICS, *collectors])
     Instrumentator(
         excluded_handlers=["/metrics", "/health", "/ready"],
         should_group_status_codes=False,
-        registry=metrics_registry(),
-    ).instrument(app, metric_namespace="ecommerce", metric_subsystem=title_slug(title)).expose(
+        registry=registry,
+    ).add(http_metrics(registry, service=service)).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )
     if settings.cors_origins:
@@ -110,19 +136,7 @@ def create_app(
     )
     # Added last, so it is the outermost: every response, even a crash, carries the id.
     app.add_middleware(RequestContextMiddleware)
+    if tracer_provider is not None:
+        # Outside even that, so the request's log lines are written inside its span.
+        instrument_app(app, tracer_provider)
     return app
-
-
-def metrics_registry() -> CollectorRegistry:
-    """A registry per app. With the process-wide default one, only the first app of a given
-    title that serves a request in a process gets metrics (the instrumentator skips metrics
-    already registered), so any later app - every test after the first - recorded none."""
-    registry = CollectorRegistry()
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    GCCollector(registry=registry)
-    return registry
-
-
-def title_slug(title: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in title.lower()).strip("_")

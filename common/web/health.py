@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from prometheus_client import Gauge
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -15,6 +16,21 @@ from common.web.dependencies import DatabaseDep, SettingsDep
 from common.web.openapi import problem_responses
 
 router = APIRouter(tags=["health"])
+
+# Each `/ready` answer, on `/metrics` (every app registers it): the readiness alert reads it.
+READINESS = Gauge(
+    "readiness_status",
+    "1 when the last /ready probe found the database answering, else 0.",
+    labelnames=["service"],
+    registry=None,
+)
+READINESS_CHECKED = Gauge(
+    "readiness_last_check_timestamp_seconds",
+    "Unix time of the last /ready probe.",
+    labelnames=["service"],
+    registry=None,
+)
+HEALTH_METRICS = (READINESS, READINESS_CHECKED)
 
 
 class Health(BaseModel):
@@ -38,15 +54,19 @@ async def health() -> Health:
     summary="Database is reachable",
     responses=problem_responses(503),
 )
-async def ready(database: DatabaseDep, settings: SettingsDep) -> Readiness:
+async def ready(request: Request, database: DatabaseDep, settings: SettingsDep) -> Readiness:
     async def ping() -> None:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    service = str(request.app.state.service)
+    READINESS_CHECKED.labels(service=service).set_to_current_time()
     try:
         await asyncio.wait_for(ping(), timeout=settings.db_connect_timeout + 1)
     except Exception as error:
+        READINESS.labels(service=service).set(0)
         raise DatabaseUnavailable(
             "The database did not answer.", headers={"Retry-After": "5"}
         ) from error
+    READINESS.labels(service=service).set(1)
     return Readiness(status="ready", database="ok")

@@ -1,4 +1,5 @@
-"""Structured JSON logs; every line carries the request id of the request that wrote it."""
+"""Structured JSON logs; every line carries the request id and the trace id of the request that
+wrote it (the trace id of its span when tracing is on, else the caller's `traceparent`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
+from common.web.tracing import current_trace_id
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The trace id a caller's `traceparent` named, for the log lines of a service that does not
+# trace itself (tracing off): the lines still join the caller's trace.
+caller_trace_id_var: ContextVar[str | None] = ContextVar("caller_trace_id", default=None)
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.trace_id = current_trace_id() or caller_trace_id_var.get()
         record.__dict__.pop("color_message", None)  # uvicorn's ANSI duplicate of `message`
         return True
 
@@ -38,7 +45,7 @@ def configure_logging(*, level: str, json_lines: bool = True, service: str = "")
     if json_lines:
         handler.setFormatter(
             JsonFormatter(
-                "%(levelname)s %(name)s %(message)s %(request_id)s",
+                "%(levelname)s %(name)s %(message)s %(request_id)s %(trace_id)s",
                 rename_fields={"levelname": "level", "name": "logger"},
                 static_fields={"service": service} if service else None,
                 timestamp="time",

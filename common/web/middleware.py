@@ -11,11 +11,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.web.errors import unexpected_error_response
-from common.web.logging import request_id_var
+from common.web.logging import caller_trace_id_var, request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Echo a caller's id only when it is short and printable: it ends up in logs.
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 access_logger = logging.getLogger("access")
 error_logger = logging.getLogger("common.web.errors")
@@ -33,9 +35,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
 
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _ACCEPTABLE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        caller_trace = _TRACEPARENT.match(headers.get(b"traceparent", b"").decode("latin-1"))
+        trace_token = caller_trace_id_var.set(caller_trace[1] if caller_trace else None)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_code = 500
@@ -70,3 +75,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            caller_trace_id_var.reset(trace_token)

@@ -283,8 +283,10 @@ def _route_dependency_calls(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, 
 
 
 @pytest.mark.parametrize("build", [build_products_app, build_sales_app], ids=["products", "sales"])
-def test_no_dependency_runs_in_the_threadpool(build: Callable[[], FastAPI]) -> None:
-    calls = list(_route_dependency_calls(build().routes))
+def test_no_dependency_runs_in_the_threadpool(
+    build: Callable[..., FastAPI], settings: Settings
+) -> None:
+    calls = list(_route_dependency_calls(build(settings=settings).routes))
     assert len(calls) > 20  # the walk reached the routers
     offenders = {
         f"{path}: {getattr(call, '__qualname__', call)}"
