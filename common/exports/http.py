@@ -130,11 +130,12 @@ async def keyset_batches(
     *,
     key: ColumnElement[int],
     to_row: Callable[[Any], Row],
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
 ) -> AsyncIterator[list[Row]]:
     """The rows of `statement` in batches ordered by `key` (a unique, indexed column the
     statement selects under its own name), each batch one index range after the last."""
     name = str(key.key)
+    batch_rows = batch_rows or BATCH_ROWS
     last: Any = None
     async with session_factory() as session:
         while True:
