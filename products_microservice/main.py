@@ -8,6 +8,7 @@ from common.identity.router import AUTH_TAG
 from common.identity.router import router as auth_router
 from common.web import API_PREFIX, create_app
 from products_microservice.catalog import router as catalog
+from products_microservice.exports import router as exports
 from products_microservice.imports import router as imports
 from products_microservice.inventory import router as inventory
 from products_microservice.reservations import router as reservations
@@ -42,6 +43,11 @@ TAGS = [
         "description": "Stock held for a while (all products or none); confirming sells it, "
         "releasing or expiry gives it back. Admins only.",
     },
+    {
+        "name": "exports",
+        "description": "The catalog and the stock ledger as streamed CSV or XLSX files. "
+        "Admins only.",
+    },
     AUTH_TAG,
 ]
 
@@ -63,6 +69,7 @@ def build_app(**overrides: Any) -> FastAPI:
             reviews.product_reviews_router,
             reviews.reviews_router,
             reviews.customer_reviews_router,
+            exports.router,
         ],
         root_routers=[auth_router],
         tags=TAGS,

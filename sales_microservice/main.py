@@ -12,6 +12,7 @@ from common.web import create_app
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
+from sales_microservice.exports.router import router as exports_router
 from sales_microservice.orders.router import customer_orders_router, orders_router
 from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
@@ -37,7 +38,13 @@ TAGS = [
     {
         "name": "analytics",
         "description": "Revenue, refunds, cost, profit and units by period, category and "
-        "product, with period comparisons; `Accept: text/csv` for CSV.",
+        "product, with period comparisons; `Accept: text/csv` for CSV. The rollups check "
+        "themselves against the raw sales (`/analytics/consistency`) and can be rebuilt.",
+    },
+    {
+        "name": "exports",
+        "description": "Orders, customers, sales and wallet entries as streamed CSV or XLSX "
+        "files. Admins only.",
     },
 ]
 
@@ -63,6 +70,7 @@ def build_app(**overrides: Any) -> FastAPI:
             customer_orders_router,
             sales_router,
             analytics_router,
+            exports_router,
         ],
         root_routers=[auth_router],
         tags=TAGS,

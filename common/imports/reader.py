@@ -30,6 +30,7 @@ from common.catalog.schemas import (
     StockLevel,
     Threshold,
 )
+from common.exports.cells import restore_text
 from common.imports.errors import InvalidImportFile, MissingColumns, UnsupportedFileType
 from common.imports.report import REPORT_COLUMNS, FileFormat, RowError
 from common.schemas import Schema
@@ -169,8 +170,9 @@ def read_header(cells: Cells) -> Header:
 
 
 def validate_row(line: int, cells: Cells, header: Header) -> ImportRow | list[RowError]:
+    # A cell an export neutralized (`'=...`) reads as the text that was exported.
     values = {
-        column: cells[index]
+        column: restore_text(cells[index])
         for column, index in header.positions.items()
         if index < len(cells) and cells[index].strip()
     }

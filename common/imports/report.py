@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
+from common.exports.cells import restore_text
+from common.exports.files import Row, csv_text
 from common.schemas import Schema
 
 FileFormat = Literal["csv", "xlsx"]
@@ -54,14 +54,16 @@ class ImportResult:
 
 def failed_rows_csv(result: ImportResult) -> str:
     """The failed rows with their original cells, plus line, column and reason: fix the
-    cells and upload the file again (the three report columns are ignored on import)."""
+    cells and upload the file again (the three report columns are ignored on import).
+
+    Written like every export (`common.exports`): text quoted and formula cells neutralized.
+    A cell is echoed as the text the import read from it, so sending this file back reads
+    each cell exactly as the original file did."""
     width = len(result.header)
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow([*result.header, *REPORT_COLUMNS])
+    rows: list[Row] = []
     for failed in result.failed_rows:
-        cells = (failed.cells + [""] * width)[:width]
+        cells = [restore_text(cell) for cell in (failed.cells + [""] * width)[:width]]
         columns = "; ".join(error.column or "" for error in failed.errors)
         reasons = "; ".join(error.reason for error in failed.errors)
-        writer.writerow([*cells, failed.line, columns, reasons])
-    return output.getvalue()
+        rows.append([*cells, failed.line, columns, reasons])
+    return csv_text([*result.header, *REPORT_COLUMNS], rows)

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from common.catalog.schemas import CategoryId, ProductId
 from common.identity.access import AdminUser, OptionalUser, Principal, Public
-from common.inventory.availability import StockStatus
-from common.models.catalog import ProductStatus
 from common.schemas import Page, PageDep
-from common.schemas.fields import Id, MoneyAmount
 from common.web import ReadSessionDep, SessionDep, problem_responses
 from products_microservice.catalog import service
+from products_microservice.catalog.filters import ProductFilterDep
 from products_microservice.catalog.schemas import (
     CategoryCreate,
     CategoryRead,
@@ -116,25 +114,10 @@ def for_viewer(product: ProductRead, viewer: Principal | None) -> ProductRead:
 async def list_products(
     session: ReadSessionDep,
     page: PageDep,
-    category_id: Annotated[Id | None, Query()] = None,
-    product_status: Annotated[ProductStatus, Query(alias="status")] = ProductStatus.ACTIVE,
-    q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="In name, SKU, description")
-    ] = None,
-    min_price: Annotated[MoneyAmount | None, Query(ge=0)] = None,
-    max_price: Annotated[MoneyAmount | None, Query(ge=0)] = None,
-    stock_status: Annotated[StockStatus | None, Query()] = None,
+    filters: ProductFilterDep,
     sort: Annotated[ProductSort, Query(description="`-` sorts descending")] = "name",
     viewer: OptionalUser = None,
 ) -> Page[ProductRead]:
-    filters = service.ProductFilter(
-        category_id=category_id,
-        status=product_status,
-        q=q,
-        min_price=min_price,
-        max_price=max_price,
-        stock_status=stock_status,
-    )
     result = await service.list_products(session, filters, sort, page)
     result.items = [for_viewer(item, viewer) for item in result.items]
     return result

@@ -18,6 +18,7 @@ from common.schemas.fields import Id, Instant
 from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from products_microservice.catalog.service import ProductFilter
 from products_microservice.inventory import service
+from products_microservice.inventory.filters import LedgerFilterDep
 from products_microservice.inventory.schemas import (
     AdjustmentCreate,
     InventoryLevel,
@@ -122,6 +123,21 @@ async def list_inventory(
         category_id=category_id, status=product_status, stock_status=stock_status
     )
     return await service.list_inventory(session, filters, as_of, page)
+
+
+@inventory_router.get(
+    "/movements",
+    response_model=CursorPage[MovementRead],
+    summary="The whole store's ledger, newest first (keyset pagination)",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_ledger(
+    session: ReadSessionDep,
+    _admin: AdminUser,
+    cursor: CursorDep,
+    filters: LedgerFilterDep,
+) -> CursorPage[MovementRead]:
+    return await service.list_ledger(session, filters, cursor)
 
 
 @inventory_router.get(

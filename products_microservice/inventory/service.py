@@ -35,6 +35,7 @@ from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import InventoryMovement, MovementKind
 from common.schemas import CursorPage, CursorParams, Page, PageParams
 from products_microservice.catalog.service import ProductFilter
+from products_microservice.inventory.filters import LedgerFilter
 from products_microservice.inventory.schemas import (
     AdjustmentCreate,
     CategoryStock,
@@ -147,6 +148,16 @@ async def list_movements(
         statement = statement.where(InventoryMovement.created_at >= filters.start)
     if filters.end is not None:
         statement = statement.where(InventoryMovement.created_at <= filters.end)
+    return await keyset_paginate(
+        session, statement, cursor, id_column=InventoryMovement.id, schema=MovementRead
+    )
+
+
+async def list_ledger(
+    session: AsyncSession, filters: LedgerFilter, cursor: CursorParams
+) -> CursorPage[MovementRead]:
+    """Every product's movements, newest first (keyset on the id)."""
+    statement = select(InventoryMovement).where(*filters.conditions())
     return await keyset_paginate(
         session, statement, cursor, id_column=InventoryMovement.id, schema=MovementRead
     )

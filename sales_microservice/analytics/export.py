@@ -1,4 +1,4 @@
-"""The one way an analytics report becomes CSV: flat rows per report, written by `common.web.csv`.
+"""The one way an analytics report becomes CSV: flat rows per report, written by `common.exports`.
 
 A route answers with the report itself, or with its CSV rows when the client sends
 `Accept: text/csv`; which rows a report has is decided here only.
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.responses import Response
 
-from common.web.csv import csv_response, wants_csv
+from common.exports.http import csv_response, wants_csv
 from sales_microservice.analytics.schemas import (
     CategoryReport,
     CategoryRevenue,

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from common.calendar import Compare, DateRange
 from common.db.dialect import Interval
+from common.exports.http import CSV_RESPONSE
 from common.identity.access import AdminUser
 from common.schemas.fields import Day, Id
 from common.web import ReadSessionDep, SettingsDep, problem_responses
-from common.web.csv import CSV_RESPONSE
 from sales_microservice.analytics import export, service
 from sales_microservice.analytics.schemas import (
     CategoryReport,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -299,25 +299,35 @@ class OrderFilter:
     end: datetime | None = None
 
 
-def list_orders_statement(
-    filters: OrderFilter, *, actor: Principal
-) -> Select[tuple[CustomerOrder]]:
-    """Newest first. Customers only ever see their own orders."""
+def order_conditions(filters: OrderFilter, *, actor: Principal) -> list[ColumnElement[bool]]:
+    """The WHERE of an order listing (and of the orders export). Customers only ever see
+    their own orders."""
     if filters.start and filters.end and filters.end <= filters.start:
         raise InvalidInput("`end` must be after `start`.")
     if not actor.is_admin and filters.customer_id not in (None, actor.id):
         raise Forbidden("Customers may only list their own orders.")
     customer_id = filters.customer_id if actor.is_admin else actor.id
-    statement = _with_items()
+    conditions: list[ColumnElement[bool]] = []
     if customer_id is not None:
-        statement = statement.where(CustomerOrder.customer_id == customer_id)
+        conditions.append(CustomerOrder.customer_id == customer_id)
     if filters.status is not None:
-        statement = statement.where(order_status_is(filters.status))
+        conditions.append(order_status_is(filters.status))
     if filters.start is not None:
-        statement = statement.where(CustomerOrder.created_at >= filters.start)
+        conditions.append(CustomerOrder.created_at >= filters.start)
     if filters.end is not None:
-        statement = statement.where(CustomerOrder.created_at < filters.end)
-    return statement.order_by(CustomerOrder.created_at.desc(), CustomerOrder.id.desc())
+        conditions.append(CustomerOrder.created_at < filters.end)
+    return conditions
+
+
+def list_orders_statement(
+    filters: OrderFilter, *, actor: Principal
+) -> Select[tuple[CustomerOrder]]:
+    """Newest first."""
+    return (
+        _with_items()
+        .where(*order_conditions(filters, actor=actor))
+        .order_by(CustomerOrder.created_at.desc(), CustomerOrder.id.desc())
+    )
 
 
 async def order_history(

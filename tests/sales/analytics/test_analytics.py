@@ -380,12 +380,13 @@ async def test_csv_has_the_same_rows_as_json(world: World) -> None:
         "/api/v1/analytics/revenue", params=params, headers={"Accept": "text/csv"}
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
-    lines = as_csv.text.strip().splitlines()
-    header = lines[0].split(",")
-    assert header[:3] == ["start", "end", "revenue"]
-    assert len(lines) == 1 + len(as_json["buckets"])
-    for line, bucket in zip(lines[1:], as_json["buckets"], strict=True):
-        cells = dict(zip(header, line.split(","), strict=True))
+    reader = csv.DictReader(io.StringIO(as_csv.text))
+    rows = list(reader)
+    assert list(reader.fieldnames or [])[:3] == ["start", "end", "revenue"]
+    assert len(rows) == len(as_json["buckets"])
+    # Text cells (dates too) are quoted, numbers are not.
+    assert as_csv.text.splitlines()[1].startswith(f'"{as_json["buckets"][0]["start"]}",')
+    for cells, bucket in zip(rows, as_json["buckets"], strict=True):
         assert cells["start"] == bucket["start"]
         assert money(cells["net_revenue"]) == money(bucket["net_revenue"])
         assert int(cells["units"]) == bucket["units"]

@@ -1,0 +1,1 @@
+"""Files for spreadsheets: formula-safe cells, streamed CSV and XLSX writers, download responses."""
