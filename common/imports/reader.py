@@ -233,10 +233,8 @@ def xlsx_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:
             # openpyxl opens the same file again (its own ZipFile): its reads start at 0.
             file.seek(0)
             workbook = load_workbook(file, read_only=True, data_only=True)
-    except DefusedXmlException as error:
-        raise _unsafe(error) from error
     except unreadable as error:
-        raise InvalidImportFile("The workbook cannot be read; save it again as .xlsx.") from error
+        raise _unreadable(error, "The workbook cannot be read") from error
     try:
         if not workbook.worksheets:
             return
@@ -246,19 +244,23 @@ def xlsx_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:
         sheet.reset_dimensions()
         for values in _bounded(sheet.iter_rows(values_only=True), None, limits):
             yield [_cell_text(value) for value in values]
-    except DefusedXmlException as error:
-        raise _unsafe(error) from error
     except unreadable as error:
-        raise InvalidImportFile("The workbook is damaged; save it again as .xlsx.") from error
+        raise _unreadable(error, "The workbook is damaged") from error
     finally:
         workbook.close()
 
 
-def _unsafe(error: DefusedXmlException) -> UnsafeImportFile:
-    return UnsafeImportFile(
-        f"The workbook's XML declares entities or external references ({error}); "
-        "a spreadsheet program never writes them. Save it again as .xlsx."
-    )
+def _unreadable(error: BaseException, problem: str) -> InvalidImportFile | UnsafeImportFile:
+    """What a read error means; openpyxl wraps defusedxml's refusal in a ValueError."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return UnsafeImportFile(
+            f"The workbook's XML declares entities or external references ({cause!r}); "
+            "a spreadsheet program never writes them. Save it again as .xlsx."
+        )
+    return InvalidImportFile(f"{problem}; save it again as .xlsx.")
 
 
 def _normalize_header(cell: str) -> str:

@@ -44,7 +44,7 @@ BATCH_SIZE = 500
 # Worker threads reading import files at once in this process: the machine's cores are few
 # and the database writes of each import wait on the loop anyway.
 PARSE_THREADS = 2
-_parse_limiter = anyio.CapacityLimiter(PARSE_THREADS)
+PARSE_LIMITER = anyio.CapacityLimiter(PARSE_THREADS)
 
 _Result = TypeVar("_Result")
 Numbered = Iterator[tuple[int, Cells]]
@@ -68,7 +68,7 @@ def _is_blank(cells: Cells) -> bool:
 async def _in_worker(function: Callable[..., _Result], *args: object) -> _Result:
     """`function(*args)` in a worker thread of the import limiter. Not abandoned on
     cancellation: the file's reader is never left running while the caller closes it."""
-    return await anyio.to_thread.run_sync(function, *args, limiter=_parse_limiter)
+    return await anyio.to_thread.run_sync(function, *args, limiter=PARSE_LIMITER)
 
 
 def _first_header(numbered: Numbered) -> Header:
