@@ -22,8 +22,9 @@ UNPACKED_RATIO = 10
 # The report and the failed-rows CSV keep the first this many row errors, plus the totals.
 MAX_REPORTED_ERRORS = 1000
 # A CSV line (one physical line: a quoted field may span several) longer than this is refused:
-# the csv module builds a whole record in memory before it can be counted.
-MAX_CSV_LINE_CHARS = 1024 * 1024
+# the csv module builds a whole record in memory before its cells can be counted. (A single
+# cell is held to the csv module's own field limit, 128 KiB: past it the file is invalid.)
+MAX_CSV_LINE_CHARS = 4 * 1024 * 1024
 
 
 def _default(setting: str) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import struct
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,13 @@ ZIP_MAGIC = b"PK\x03\x04"
 # [Content_Types].xml is read whole to find the other parts: a real one is a few kilobytes.
 MAX_MANIFEST_BYTES = 1024 * 1024
 _Cell = TypeVar("_Cell")
+# A zip's end record: its signature, then (after the disk numbers and entry counts) the
+# central directory's size. A workbook's directory lists tens of parts: some kilobytes.
+_END_SIGNATURE = b"PK\x05\x06"
+_END_RECORD = struct.Struct("<12xL6x")
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_LOCATOR_GAP = 20  # the zip64 locator sits just before the end record
+MAX_DIRECTORY_BYTES = 1024 * 1024
 
 
 class ImportRow(Schema):
@@ -175,6 +183,37 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _directory_size(file: IO[bytes]) -> int | None:
+    """The central directory's size as the zip's end record declares it, found the way
+    zipfile finds it; None if there is no end record (zipfile then calls the file damaged)."""
+    file.seek(0, io.SEEK_END)
+    length = file.tell()
+    file.seek(max(0, length - _END_RECORD.size - 0xFFFF))  # the record, and a comment
+    tail = file.read()
+    file.seek(0)
+    if tail[-_END_RECORD.size :][:4] == _END_SIGNATURE and tail[-2:] == b"\0\0":
+        at = len(tail) - _END_RECORD.size
+    else:
+        at = tail.rfind(_END_SIGNATURE)
+    if at < 0 or len(tail) - at < _END_RECORD.size:
+        return None
+    if tail[max(0, at - _ZIP64_LOCATOR_GAP) :][:4] == _ZIP64_LOCATOR_SIGNATURE:
+        # Sizes past 4 GiB: never a workbook within the upload limit.
+        return MAX_DIRECTORY_BYTES + 1
+    return int(_END_RECORD.unpack_from(tail, at)[0])
+
+
+def check_directory(file: IO[bytes]) -> None:
+    """Refuse a zip whose directory is too large before zipfile reads it: it builds an object
+    per entry (a 20 MB zip of empty entries would take seconds and hundreds of MB)."""
+    size = _directory_size(file)
+    if size is not None and size > MAX_DIRECTORY_BYTES:
+        raise WorkbookTooLarge(
+            f"The workbook's zip directory is larger than {MAX_DIRECTORY_BYTES} bytes: "
+            "far more parts than a workbook has."
+        )
+
+
 def check_workbook(archive: zipfile.ZipFile, limits: ImportLimits) -> None:
     """Refuse a workbook whose parts would unpack to too much, before inflating any of them.
 
@@ -227,6 +266,7 @@ def xlsx_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError)
+    check_directory(file)
     try:
         with zipfile.ZipFile(file) as archive:
             check_workbook(archive, limits)

@@ -169,6 +169,18 @@ async def test_a_workbook_that_unpacks_past_ten_times_the_limit_is_413(
     assert await product_count(session) == 0
 
 
+async def test_a_zip_of_too_many_parts_is_refused_before_its_directory_is_read(
+    admin_products_client: AsyncClient, session: AsyncSession
+) -> None:
+    parts: dict[str, str | bytes] = dict(workbook_parts(TEA))
+    # Empty parts of long names: a directory of some 1.1 MB (each entry 46 bytes + its name).
+    parts.update({f"p/{n:0>200}": b"" for n in range(4500)})
+    response = await upload_xlsx(admin_products_client, zip_parts(parts), create_categories=True)
+    problem = assert_refused(response, 413, "workbook_too_large")
+    assert "directory" in str(problem["detail"])
+    assert await product_count(session) == 0
+
+
 async def test_a_shared_strings_zip_bomb_is_refused_before_it_is_inflated(
     limited_client: LimitedClient, session: AsyncSession
 ) -> None:
