@@ -50,6 +50,13 @@ async def _upload(request: Request, settings: SettingsDep) -> AsyncIterator[Uplo
         status.HTTP_200_OK: {
             "content": {"text/csv": {}},
             "description": "The report, or the failed rows",
+            "headers": {
+                name: {"description": description, "schema": {"type": "integer"}}
+                for name, description in (
+                    ("Import-Failed-Rows", "With `format=csv`: every failed row, counted"),
+                    ("Import-Errors-Total", "With `format=csv`: every row error, counted"),
+                )
+            },
         },
         **problem_responses(400, 401, 403, 413, 415, 422, 409),
     },
