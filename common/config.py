@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Largest catalog file `POST /products/import` accepts, counted while it streams in.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Rows after the header a catalog file may have (blank ones count: reading them costs too),
+    # and columns a row may fill; beyond either the import is refused with 413 before writing.
+    import_max_rows: int = Field(default=200_000, ge=1, le=10_000_000)
+    import_max_columns: int = Field(default=100, ge=8, le=16_384)
     # How long a new order holds its stock while it waits to be paid.
     order_reservation_ttl: int = Field(default=900, ge=1, le=86400)
     # The expiry sweeper of the sales service: seconds between passes (0 = off) and rows per

@@ -1,8 +1,9 @@
-"""What a catalog import refuses: unreadable files, missing columns, rejected rows, collisions."""
+"""What a catalog import refuses: unreadable files, missing columns, rejected rows, collisions,
+and files past a limit of `common.imports.limits` (each its own code, naming the limit)."""
 
 from __future__ import annotations
 
-from common.errors import Conflict, InvalidInput, UnsupportedMediaType
+from common.errors import Conflict, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from common.imports.report import ImportReport
 
 
@@ -14,6 +15,42 @@ class UnsupportedFileType(UnsupportedMediaType):
 class InvalidImportFile(InvalidInput):
     code = "invalid_file"
     title = "The file cannot be read"
+
+
+class UnsafeImportFile(InvalidInput):
+    """The workbook's XML declares entities or external references (an entity bomb)."""
+
+    code = "unsafe_xml"
+    title = "The workbook's XML declares entities"
+
+
+class TooManyRows(PayloadTooLarge):
+    code = "too_many_rows"
+    title = "The file has too many rows"
+
+
+class TooManyColumns(PayloadTooLarge):
+    code = "too_many_columns"
+    title = "A row of the file has too many columns"
+
+
+class LineTooLong(PayloadTooLarge):
+    code = "line_too_long"
+    title = "A line of the CSV file is too long"
+
+
+class WorkbookTooLarge(PayloadTooLarge):
+    """The parts of the XLSX (a zip) would unpack to more than the limit: a zip bomb."""
+
+    code = "workbook_too_large"
+    title = "The workbook unpacks to too much data"
+
+
+class SharedStringsTooLarge(PayloadTooLarge):
+    """The shared-strings part is read whole into memory, so it has a limit of its own."""
+
+    code = "shared_strings_too_large"
+    title = "The workbook's shared strings are too large"
 
 
 class EmptyImportFile(InvalidInput):

@@ -1,8 +1,14 @@
 """Reading an import file: the format, its rows (CSV or XLSX), the header, each row validated.
 
 - The file is read row by row (csv over a text wrapper; openpyxl in read-only mode), never
-  whole: memory follows the batch size and the number of failed rows, not the file.
+  whole: memory follows the batch size and the number of kept row errors, not the file.
 - Every row is validated with the catalog's own field rules (`common.catalog.schemas`).
+- Reading is bounded (`common.imports.limits`): rows, columns, CSV line length; an XLSX's part
+  sizes are checked from its zip directory before anything is inflated, the sheet's declared
+  `<dimension>` is ignored (read-only openpyxl would pad every row to it), and its XML is
+  parsed by defusedxml (openpyxl uses it when installed), so entity declarations are refused.
+- These functions block (CPU and file reads): `common.imports.service` runs them in a worker
+  thread.
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import struct
 import zipfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
 from pydantic import ValidationError
 
 from common.catalog.schemas import (
@@ -31,7 +39,18 @@ from common.catalog.schemas import (
     Threshold,
 )
 from common.exports.cells import restore_text
-from common.imports.errors import InvalidImportFile, MissingColumns, UnsupportedFileType
+from common.imports.errors import (
+    InvalidImportFile,
+    LineTooLong,
+    MissingColumns,
+    SharedStringsTooLarge,
+    TooManyColumns,
+    TooManyRows,
+    UnsafeImportFile,
+    UnsupportedFileType,
+    WorkbookTooLarge,
+)
+from common.imports.limits import ImportLimits
 from common.imports.report import REPORT_COLUMNS, FileFormat, RowError
 from common.schemas import Schema
 
@@ -49,6 +68,16 @@ REQUIRED_COLUMNS = ("sku", "name", "category", "price")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 ZIP_MAGIC = b"PK\x03\x04"
+# [Content_Types].xml is read whole to find the other parts: a real one is a few kilobytes.
+MAX_MANIFEST_BYTES = 1024 * 1024
+_Cell = TypeVar("_Cell")
+# A zip's end record: its signature, then (after the disk numbers and entry counts) the
+# central directory's size. A workbook's directory lists tens of parts: some kilobytes.
+_END_SIGNATURE = b"PK\x05\x06"
+_END_RECORD = struct.Struct("<12xL6x")
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_LOCATOR_GAP = 20  # the zip64 locator sits just before the end record
+MAX_DIRECTORY_BYTES = 1024 * 1024
 
 
 class ImportRow(Schema):
@@ -84,15 +113,53 @@ def detect_format(filename: str | None, content_type: str | None, head: bytes) -
     )
 
 
-def csv_rows(file: IO[bytes]) -> Generator[Cells]:
+def _bounded(
+    rows: Iterable[Sequence[_Cell]], empty: _Cell, limits: ImportLimits
+) -> Iterator[Sequence[_Cell]]:
+    """The rows, refused past `max_rows` lines after the header and past `max_columns` filled
+    cells; empty cells beyond the limit (trailing separators, formatted blanks) are cut off."""
+    for line, cells in enumerate(rows, start=1):
+        if line > limits.max_rows + 1:
+            raise TooManyRows(
+                f"The file has more than {limits.max_rows} rows after the header "
+                "(IMPORT_MAX_ROWS); split it into several files.",
+                max_rows=limits.max_rows,
+            )
+        if len(cells) > limits.max_columns:
+            beyond = cells[limits.max_columns :]
+            # sequence.count runs in C: a row padded to 16,384 columns costs microseconds.
+            if beyond.count(empty) != len(beyond):
+                raise TooManyColumns(
+                    f"Line {line} fills more than {limits.max_columns} columns "
+                    "(IMPORT_MAX_COLUMNS).",
+                    line=line,
+                    max_columns=limits.max_columns,
+                )
+            cells = cells[: limits.max_columns]
+        yield cells
+
+
+def _bounded_lines(text: IO[str], max_chars: int) -> Iterator[str]:
+    while line := text.readline(max_chars + 1):
+        if len(line) > max_chars:
+            raise LineTooLong(
+                f"A line of the CSV file is longer than {max_chars} characters.",
+                max_chars=max_chars,
+            )
+        yield line
+
+
+def csv_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     reader = None
     try:
-        header_line = text.readline()
+        lines = _bounded_lines(text, limits.max_csv_line_chars)
+        header_line = next(lines, "")
         # Header names never contain either separator, so the commoner one is the delimiter.
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        reader = csv.reader(itertools.chain([header_line], text), delimiter=delimiter)
-        yield from reader
+        reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
+        for cells in _bounded(reader, "", limits):
+            yield list(cells)
     except UnicodeDecodeError as error:
         raise InvalidImportFile("The CSV file is not UTF-8 text.") from error
     except csv.Error as error:
@@ -117,25 +184,124 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def xlsx_rows(file: IO[bytes]) -> Generator[Cells]:
+def _directory_size(file: IO[bytes]) -> int | None:
+    """The central directory's size as the zip's end record declares it, found the way
+    zipfile finds it; None if there is no end record (zipfile then calls the file damaged)."""
+    file.seek(0, io.SEEK_END)
+    length = file.tell()
+    file.seek(max(0, length - _END_RECORD.size - 0xFFFF))  # the record, and a comment
+    tail = file.read()
+    file.seek(0)
+    if tail[-_END_RECORD.size :][:4] == _END_SIGNATURE and tail[-2:] == b"\0\0":
+        at = len(tail) - _END_RECORD.size
+    else:
+        at = tail.rfind(_END_SIGNATURE)
+    if at < 0 or len(tail) - at < _END_RECORD.size:
+        return None
+    if tail[max(0, at - _ZIP64_LOCATOR_GAP) :][:4] == _ZIP64_LOCATOR_SIGNATURE:
+        # Sizes past 4 GiB: never a workbook within the upload limit.
+        return MAX_DIRECTORY_BYTES + 1
+    return int(_END_RECORD.unpack_from(tail, at)[0])
+
+
+def check_directory(file: IO[bytes]) -> None:
+    """Refuse a zip whose directory is too large before zipfile reads it: it builds an object
+    per entry (a 20 MB zip of empty entries would take seconds and hundreds of MB)."""
+    size = _directory_size(file)
+    if size is not None and size > MAX_DIRECTORY_BYTES:
+        raise WorkbookTooLarge(
+            f"The workbook's zip directory is larger than {MAX_DIRECTORY_BYTES} bytes: "
+            "far more parts than a workbook has."
+        )
+
+
+def check_workbook(archive: zipfile.ZipFile, limits: ImportLimits) -> None:
+    """Refuse a workbook whose parts would unpack to too much, before inflating any of them.
+
+    Worksheets are streamed; every other part (the shared strings above all) is read whole
+    by openpyxl, so each may unpack to at most `max_bytes`, and all parts together to
+    `max_unpacked_bytes`.
+    """
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS, WORKSHEET_TYPE
+    from openpyxl.xml.functions import fromstring
+
+    parts = archive.infolist()
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > limits.max_unpacked_bytes:
+        raise WorkbookTooLarge(
+            f"The workbook unpacks to {unpacked} bytes, more than the limit of "
+            f"{limits.max_unpacked_bytes} (10 x IMPORT_MAX_BYTES).",
+            max_unpacked_bytes=limits.max_unpacked_bytes,
+        )
+    sizes = {part.filename: part.file_size for part in parts}
+    if sizes.get(ARC_CONTENT_TYPES, 0) > MAX_MANIFEST_BYTES:
+        raise WorkbookTooLarge(
+            f"The workbook's {ARC_CONTENT_TYPES} is larger than {MAX_MANIFEST_BYTES} bytes.",
+            max_unpacked_bytes=limits.max_unpacked_bytes,
+        )
+    manifest = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+    worksheets = {part.PartName.lstrip("/") for part in manifest.findall(WORKSHEET_TYPE)}
+    shared = manifest.find(SHARED_STRINGS)
+    shared_strings = shared.PartName.lstrip("/") if shared is not None else None
+    limit = limits.max_shared_strings_bytes
+    for name, size in sizes.items():
+        if name in worksheets or size <= limit:
+            continue
+        if name == shared_strings:
+            raise SharedStringsTooLarge(
+                f"The workbook's shared strings unpack to {size} bytes, more than the limit "
+                f"of {limit} (IMPORT_MAX_BYTES).",
+                max_shared_strings_bytes=limit,
+            )
+        raise WorkbookTooLarge(
+            f"The workbook's part {name!r} unpacks to {size} bytes, more than the limit of "
+            f"{limit} (IMPORT_MAX_BYTES) for a part that is read whole.",
+            max_unpacked_bytes=limits.max_unpacked_bytes,
+        )
+
+
+def xlsx_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:
     # Imported here: only workbook imports pay for loading openpyxl.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError)
+    check_directory(file)
     try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
+        with zipfile.ZipFile(file) as archive:
+            check_workbook(archive, limits)
+            # openpyxl opens the same file again (its own ZipFile): its reads start at 0.
+            file.seek(0)
+            workbook = load_workbook(file, read_only=True, data_only=True)
     except unreadable as error:
-        raise InvalidImportFile("The workbook cannot be read; save it again as .xlsx.") from error
+        raise _unreadable(error, "The workbook cannot be read") from error
     try:
         if not workbook.worksheets:
             return
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
+        sheet = workbook.worksheets[0]
+        # The declared <dimension> is the writer's claim; read-only openpyxl would pad every
+        # row to its width and add its blank rows. Rows and cells come from the data alone.
+        sheet.reset_dimensions()
+        for values in _bounded(sheet.iter_rows(values_only=True), None, limits):
             yield [_cell_text(value) for value in values]
     except unreadable as error:
-        raise InvalidImportFile("The workbook is damaged; save it again as .xlsx.") from error
+        raise _unreadable(error, "The workbook is damaged") from error
     finally:
         workbook.close()
+
+
+def _unreadable(error: BaseException, problem: str) -> InvalidImportFile | UnsafeImportFile:
+    """What a read error means; openpyxl wraps defusedxml's refusal in a ValueError."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return UnsafeImportFile(
+            f"The workbook's XML declares entities or external references ({cause!r}); "
+            "a spreadsheet program never writes them. Save it again as .xlsx."
+        )
+    return InvalidImportFile(f"{problem}; save it again as .xlsx.")
 
 
 def _normalize_header(cell: str) -> str:

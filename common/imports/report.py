@@ -31,11 +31,14 @@ class ImportReport(Schema):
     created: int
     updated: int
     unchanged: int
-    failed: int
+    failed: int = Field(description="Rows that failed, all of them")
     categories_created: int
     stock_movements: int = Field(description="`import` movements written to the stock ledger")
     ignored_columns: list[str] = Field(description="Header cells that are not import columns")
-    errors: list[RowError]
+    errors: list[RowError] = Field(
+        description="The first 1,000 row errors, in file order (`errors_total` counts them all)"
+    )
+    errors_total: int = Field(description="Row errors found in the whole file")
 
 
 @dataclass

@@ -55,7 +55,11 @@ class Counts:
     unchanged: int = 0
     categories_created: int = 0
     stock_movements: int = 0
+    failed: int = 0  # every failed row
+    errors_total: int = 0  # every row error
+    # The failed rows kept for the report: as many as hold the first `max_reported_errors`.
     failed_rows: list[FailedRow] = field(default_factory=list)
+    errors_kept: int = 0
 
 
 _COMPARED = ("name", "description", "category_id", "price", "cost_price", "low_stock_threshold")
@@ -76,9 +80,16 @@ class _LedgerEntry(TypedDict):
 
 class Writer:
     def __init__(
-        self, session: AsyncSession, header: Header, *, create_categories: bool, actor: str | None
+        self,
+        session: AsyncSession,
+        header: Header,
+        *,
+        create_categories: bool,
+        actor: str | None,
+        max_reported_errors: int,
     ) -> None:
         self.session = session
+        self.max_reported_errors = max_reported_errors
         self.header = header
         self.create_categories = create_categories
         self.counts = Counts()
@@ -91,7 +102,15 @@ class Writer:
         )
 
     def fail(self, line: int, cells: Cells, errors: list[RowError]) -> None:
-        self.counts.failed_rows.append(FailedRow(line=line, cells=cells, errors=errors))
+        """Count a failed row; keep it (and its errors) while the report has room."""
+        counts = self.counts
+        counts.failed += 1
+        counts.errors_total += len(errors)
+        room = self.max_reported_errors - counts.errors_kept
+        if room > 0:
+            kept = errors[:room]
+            counts.failed_rows.append(FailedRow(line=line, cells=cells, errors=kept))
+            counts.errors_kept += len(kept)
 
     async def _resolve_categories(self, batch: list[PendingRow]) -> list[PendingRow]:
         wanted = {item.category_key: item.row.category for item in batch}

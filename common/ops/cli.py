@@ -24,6 +24,7 @@ from common.identity.accounts import create_or_promote_admin
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.identity.schemas import EMAIL_PATTERN, normalize_email
 from common.imports.errors import ImportRejected
+from common.imports.limits import ImportLimits
 from common.imports.report import ImportResult, RowError
 from common.imports.service import ImportOptions, import_products
 from common.inventory.audit import LedgerProblem, reconcile
@@ -188,11 +189,13 @@ def _import_products(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
+    settings = get_settings()
     options = ImportOptions(
         create_categories=args.create_categories,
         dry_run=args.dry_run,
         on_error=args.on_error,
         actor="cli:import-products",
+        limits=ImportLimits.from_settings(settings),
     )
     progress = Progress(
         SpinnerColumn(),
@@ -207,7 +210,7 @@ def _import_products(args: argparse.Namespace) -> int:
             task = progress.add_task(f"importing {path.name}", total=None)
             result = asyncio.run(
                 run_import(
-                    get_settings(),
+                    settings,
                     path,
                     options=options,
                     on_progress=lambda rows: progress.advance(task, rows),
