@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import pty
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +10,7 @@ from common.db import Database
 from common.identity.passwords import verify_password
 from common.models.identity import UserAccount
 from common.ops.cli import create_admin, main
-from tests.fixtures.databases import TEST_JWT_SECRET, Backend
+from tests.fixtures.databases import Backend
 from tests.fixtures.factories import make_account
 from tests.fixtures.processes import run_cli
 
@@ -111,57 +105,3 @@ async def test_create_admin_without_a_password_or_a_terminal_refuses(
     assert code == 2
     assert "no password" in err
     assert await account_by_email(committed_database, "none@example.test") is None
-
-
-def _run_at_a_terminal(database_url: str, email: str, answers: list[str]) -> tuple[int, str]:
-    """`create-admin` on a pseudo-terminal, typing `answers` at its prompts."""
-
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "common.ops", "create-admin", "--email", email],
-        stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True,
-        env={**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test",
-             "JWT_SECRET": TEST_JWT_SECRET},
-        start_new_session=True,  # the pty becomes its controlling terminal, as getpass wants
-    )  # fmt: skip
-    os.close(terminal)
-    output = b""
-    pending = list(answers)
-    while True:
-        try:
-            chunk = os.read(controller, 1024)
-        except OSError:  # the terminal closed: the command ended
-            break
-        if not chunk:
-            break
-        output += chunk
-        if pending and output.rstrip().endswith(b":"):
-            os.write(controller, pending.pop(0).encode() + b"\n")
-            output += b"\n"
-    os.close(controller)
-    return process.wait(timeout=60), output.decode(errors="replace")
-
-
-async def test_create_admin_asks_twice_at_a_terminal(
-    committed_database: Database, backend: Backend, settings: Settings
-) -> None:
-    code, output = await asyncio.to_thread(
-        _run_at_a_terminal, backend.url, "tty@example.test", ["typed secretly", "typed secretly"]
-    )
-    assert code == 0, output
-    assert "password again:" in output
-    assert "typed secretly" not in output  # not echoed
-    account = await account_by_email(committed_database, "tty@example.test")
-    assert account is not None
-    assert (await verify_password(account.password_hash, "typed secretly", settings)).valid
-
-
-async def test_create_admin_refuses_two_different_passwords_at_a_terminal(
-    committed_database: Database, backend: Backend
-) -> None:
-    code, output = await asyncio.to_thread(
-        _run_at_a_terminal, backend.url, "typo@example.test", ["first version", "second version"]
-    )
-    assert code == 2
-    assert "the two passwords differ" in output
-    assert await account_by_email(committed_database, "typo@example.test") is None
