@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, catalog, harness, import_products, orders
+from bench import analytics, api, argon2_cost, catalog, harness, import_products, orders
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -19,6 +19,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "memory": api.memory,
     "catalog": catalog.run,
     "import": import_products.run,
+    "argon2": argon2_cost.run,
 }
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     harness.add_arguments(parser)
-    for module in (api, analytics, catalog, import_products):
+    for module in (api, analytics, catalog, import_products, argon2_cost):
         module.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)

@@ -31,3 +31,13 @@ def test_every_scenario_is_known_and_unknown_ones_are_refused(
         main(["no-such-scenario"])
     assert refused.value.code == 2
     assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_the_argon2_scenario_measures_the_default_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["argon2", "--argon2-rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "argon2id t=3 m=65536 KiB p=4" in out
+    assert "hash:   median" in out
+    assert "verify: median" in out
