@@ -53,6 +53,14 @@ class SharedStringsTooLarge(PayloadTooLarge):
     title = "The workbook's shared strings are too large"
 
 
+class TooManySharedStrings(PayloadTooLarge):
+    """openpyxl turns every shared string into an object before the first row: a part of
+    small strings costs far more time and memory per byte than the sheet itself."""
+
+    code = "too_many_shared_strings"
+    title = "The workbook has too many shared strings"
+
+
 class EmptyImportFile(InvalidInput):
     code = "empty_file"
     title = "The file has no product rows"

@@ -7,7 +7,8 @@ shared strings, and how many row errors its report keeps.
   decompressed. They can be trusted as an upper bound: Python's zipfile never inflates a part
   past its declared size (a part that lies fails its CRC and is refused as damaged).
 - The shared-strings part is the one part openpyxl reads whole into memory (worksheets are
-  streamed), so it has its own, tighter limit.
+  streamed), so it has its own, tighter limits: its unpacked size, and the number of strings,
+  counted on the inflated bytes (bounded by the size) before openpyxl builds one of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from common.config import Settings
 # A zip of XML compresses some 5-10 times; a legitimate workbook within IMPORT_MAX_BYTES
 # unpacks to less than this multiple of it.
 UNPACKED_RATIO = 10
+# A catalog's distinct texts are its SKUs, names, descriptions and categories: at most some
+# four per row. (openpyxl spends tens of microseconds on each shared string.)
+SHARED_STRINGS_PER_ROW = 4
 # The report and the failed-rows CSV keep the first this many row errors, plus the totals.
 MAX_REPORTED_ERRORS = 1000
 # A CSV line (one physical line: a quoted field may span several) longer than this is refused:
@@ -56,3 +60,7 @@ class ImportLimits:
     @property
     def max_shared_strings_bytes(self) -> int:
         return self.max_bytes
+
+    @property
+    def max_shared_strings(self) -> int:
+        return SHARED_STRINGS_PER_ROW * (self.max_rows + 1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 import struct
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -46,11 +47,12 @@ from common.imports.errors import (
     SharedStringsTooLarge,
     TooManyColumns,
     TooManyRows,
+    TooManySharedStrings,
     UnsafeImportFile,
     UnsupportedFileType,
     WorkbookTooLarge,
 )
-from common.imports.limits import ImportLimits
+from common.imports.limits import SHARED_STRINGS_PER_ROW, ImportLimits
 from common.imports.report import REPORT_COLUMNS, FileFormat, RowError
 from common.schemas import Schema
 
@@ -78,6 +80,9 @@ _END_RECORD = struct.Struct("<12xL6x")
 _ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
 _ZIP64_LOCATOR_GAP = 20  # the zip64 locator sits just before the end record
 MAX_DIRECTORY_BYTES = 1024 * 1024
+# The start of a shared string, `<si>` (with any namespace prefix). One in a comment counts
+# too: never fewer than openpyxl will build.
+_SHARED_STRING_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 
 
 class ImportRow(Schema):
@@ -259,6 +264,29 @@ def check_workbook(archive: zipfile.ZipFile, limits: ImportLimits) -> None:
             f"{limit} (IMPORT_MAX_BYTES) for a part that is read whole.",
             max_unpacked_bytes=limits.max_unpacked_bytes,
         )
+    if shared_strings is not None and shared_strings in sizes:
+        count = count_shared_strings(archive, shared_strings, limits.max_shared_strings)
+        if count > limits.max_shared_strings:
+            raise TooManySharedStrings(
+                f"The workbook has more than {limits.max_shared_strings} shared strings "
+                f"({SHARED_STRINGS_PER_ROW} per row of IMPORT_MAX_ROWS).",
+                max_shared_strings=limits.max_shared_strings,
+            )
+
+
+def count_shared_strings(archive: zipfile.ZipFile, name: str, limit: int) -> int:
+    """The `<si>` elements of the part, counted on its inflated bytes a chunk at a time (a
+    match runs in C), stopping past `limit`."""
+    count = 0
+    carry = b""
+    with archive.open(name) as part:
+        while count <= limit and (chunk := part.read(1024 * 1024)):
+            data = carry + chunk
+            # A tag starting at the last "<" may continue in the next chunk: it waits there.
+            cut = data.rfind(b"<")
+            scanned, carry = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+            count += len(_SHARED_STRING_START.findall(scanned))
+    return count + len(_SHARED_STRING_START.findall(carry))
 
 
 def xlsx_rows(file: IO[bytes], limits: ImportLimits) -> Generator[Cells]:

@@ -179,9 +179,11 @@ async def run_import(
         )
 
 
-def _print_row_errors(errors: Sequence[RowError]) -> None:
+def _print_row_errors(errors: Sequence[RowError], total: int) -> None:
     for error in errors:
         print(f"  line {error.line}, {error.column or 'row'}: {error.reason}", file=sys.stderr)
+    if total > len(errors):
+        print(f"  ... and {total - len(errors)} more row errors", file=sys.stderr)
 
 
 def _import_products(args: argparse.Namespace) -> int:
@@ -218,7 +220,7 @@ def _import_products(args: argparse.Namespace) -> int:
             )
     except ImportRejected as rejected:
         print(f"error: {rejected.detail}", file=sys.stderr)
-        _print_row_errors(rejected.report.errors)
+        _print_row_errors(rejected.report.errors, rejected.report.errors_total)
         return 1
     except AppError as error:
         print(f"error: {error.detail}", file=sys.stderr)
@@ -230,7 +232,7 @@ def _import_products(args: argparse.Namespace) -> int:
         f"{report.categories_created} categories created, "
         f"{report.stock_movements} stock movements"
     )
-    _print_row_errors(report.errors)
+    _print_row_errors(report.errors, report.errors_total)
     return 1 if report.failed else 0
 
 

@@ -78,3 +78,30 @@ async def test_check_ledger_is_clean_after_creating_and_restocking_in_one_file(
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import-products", str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("configured")
+async def test_the_import_limits_come_from_the_settings(
+    committed_database: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "2")
+    path = write_catalog(tmp_path, *(f"CLI-{n};Pot;Kitchen;9.99;1" for n in range(3)))
+    assert await asyncio.to_thread(main, ["import-products", path, "--create-categories"]) == 2
+    assert "more than 2 rows after the header (IMPORT_MAX_ROWS)" in capsys.readouterr().err
+    assert await products(committed_database) == {}
+
+
+@pytest.mark.usefixtures("configured")
+async def test_past_the_first_1000_errors_the_rest_are_counted(
+    committed_database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_catalog(tmp_path, *(f"CLI-{n};Pot;Kitchen;free;" for n in range(1200)))
+    args = ["import-products", path, "--create-categories", "--dry-run", "--on-error", "skip"]
+    assert await asyncio.to_thread(main, args) == 1
+    printed = capsys.readouterr()
+    assert "1200 failed" in printed.out
+    assert printed.err.count(", price:") == 1000
+    assert "... and 200 more row errors" in printed.err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -21,7 +22,7 @@ from common.db import Database
 from common.imports import service
 from common.imports.errors import LineTooLong
 from common.imports.limits import ImportLimits
-from common.imports.reader import xlsx_rows
+from common.imports.reader import count_shared_strings, xlsx_rows
 from common.imports.service import ImportOptions, import_products
 from common.models import Product, Role
 from products_microservice.main import build_app
@@ -200,6 +201,36 @@ async def test_a_shared_strings_zip_bomb_is_refused_before_it_is_inflated(
     assert await product_count(session) == 0
     async with limited_client() as client:
         assert (await upload_xlsx(client, claimed, dry_run=True)).json()["rows"] == 2
+
+
+async def test_shared_strings_past_four_per_allowed_row_are_413(
+    limited_client: LimitedClient, session: AsyncSession
+) -> None:
+    def padded(count: int, text: str | None = None) -> bytes:
+        parts = workbook_parts(TEA)
+        padding = "".join(f"<si><t>{text or n}</t></si>" for n in range(count))
+        parts[SHARED_STRINGS] = parts[SHARED_STRINGS].replace("</sst>", padding + "</sst>")
+        return zip_parts(parts)
+
+    # Some 5 KB that openpyxl would turn into 2,511 strings, with 100 rows allowed (404).
+    content = padded(2500)
+    at_the_limit = padded(4 * 101 - 11, "x")  # TEA has 11 strings of its own
+    async with limited_client(import_max_rows=100) as client:
+        problem = assert_refused(await upload_xlsx(client, content), 413, "too_many_shared_strings")
+        assert problem["max_shared_strings"] == 404
+        accepted = await upload_xlsx(client, at_the_limit, dry_run=True)
+        assert accepted.json()["rows"] == 2
+    assert await product_count(session) == 0
+
+
+def test_shared_strings_are_counted_across_read_chunks() -> None:
+    # 17 and 23 bytes a string: many fall across the 1 MiB chunks the count reads.
+    strings = ["<si><t>a</t></si>", '<x:si a="1"><x:t>b</x:t></x:si>'] * 80_000
+    content = zip_parts({SHARED_STRINGS: "<sst>" + "".join(strings) + "<si/></sst>"})
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert count_shared_strings(archive, SHARED_STRINGS, 10**9) == len(strings) + 1
+        # It stops reading once past the limit (and says so by a count above it).
+        assert 1000 < count_shared_strings(archive, SHARED_STRINGS, 1000) < len(strings)
 
 
 LAUGHS = (
