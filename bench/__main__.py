@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, catalog, harness, import_products, orders
+from bench import analytics, api, catalog, exports, harness, import_products, orders
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -19,6 +19,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "memory": api.memory,
     "catalog": catalog.run,
     "import": import_products.run,
+    "export": exports.export_ledger,
+    "roll-forward": exports.roll_forward,
 }
 
 
