@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, argon2_cost, catalog, harness, import_products, orders
+from bench import analytics, api, argon2_cost, catalog, exports, harness, import_products, orders
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -20,6 +20,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "catalog": catalog.run,
     "import": import_products.run,
     "argon2": argon2_cost.run,
+    "export": exports.export_ledger,
+    "roll-forward": exports.roll_forward,
 }
 
 

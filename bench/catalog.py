@@ -52,12 +52,14 @@ def _ledger(
     return rows
 
 
-async def seed(server_url: str, products: int, per_product: int) -> str:
-    url = await harness.recreate_database(server_url, DATABASE)
+async def seed(
+    server_url: str, products: int, per_product: int, *, database: str = DATABASE
+) -> str:
+    url = await harness.recreate_database(server_url, database)
     rng = random.Random(42)
     now = datetime.now(UTC).replace(tzinfo=None)
     start = now - timedelta(days=366)
-    connection = await harness.connect(server_url, DATABASE)
+    connection = await harness.connect(server_url, database)
     started = time.perf_counter()
     async with connection.cursor() as cursor:
         # Bulk load: the data is generated consistent, so skip per-row checks.
@@ -104,7 +106,7 @@ async def seed(server_url: str, products: int, per_product: int) -> str:
             )
             await connection.commit()
     connection.close()
-    await harness.analyze(server_url, DATABASE, ("category", "product", "inventory_movement"))
+    await harness.analyze(server_url, database, ("category", "product", "inventory_movement"))
     elapsed = time.perf_counter() - started
     print(f"seeded {products} products, {products * per_product} movements in {elapsed:.0f} s")
     return url

@@ -36,7 +36,8 @@ from common.exports.files import (
     mapping_rows,
 )
 
-BATCH_ROWS = 1000
+# Small enough that other requests on the loop wait for at most one batch's reading.
+BATCH_ROWS = 500
 _FILE_CHUNK = 64 * 1024
 
 # For `responses=` of an endpoint that also answers in CSV.
@@ -132,16 +133,18 @@ async def keyset_batches(
     to_row: Callable[[Any], Row],
     batch_rows: int | None = None,
 ) -> AsyncIterator[list[Row]]:
-    """The rows of `statement` in batches ordered by `key` (a unique, indexed column the
-    statement selects under its own name), each batch one index range after the last."""
+    """The rows of `statement` in batches ordered by `key` (a positive integer primary key
+    the statement selects under its own name), each batch one index range after the last.
+    Columns of other tables are best selected as scalar subqueries rather than joins, so
+    the database walks `key`'s table in order and looks each row's neighbours up."""
     name = str(key.key)
     batch_rows = batch_rows or BATCH_ROWS
-    last: Any = None
+    # Ids start at 1. The bound is there from the first batch on, so every batch is a range
+    # of `key`'s index read in order, never a sort of the whole table to find its first rows.
+    last: Any = 0
     async with session_factory() as session:
         while True:
-            page = statement.order_by(key).limit(batch_rows)
-            if last is not None:
-                page = page.where(key > last)
+            page = statement.where(key > last).order_by(key).limit(batch_rows)
             rows = (await session.execute(page)).all()
             if rows:
                 yield [to_row(row) for row in rows]
@@ -170,7 +173,8 @@ async def stream_export(
         yield writer.rows([columns]).encode()
         batch = first
         while batch:
-            yield writer.rows(batch).encode()
+            # Formatted in a worker thread: the event loop keeps serving other requests.
+            yield (await asyncio.to_thread(writer.rows, batch)).encode()
             if on_rows is not None:
                 on_rows(len(batch))
             batch = await anext(aiter(batches), None)

@@ -38,21 +38,18 @@ MOVEMENT_COLUMNS = (
 
 
 def _products(filters: ProductFilter) -> Select[Any]:
-    return (
-        select(
-            Product.id,
-            Product.sku,
-            Product.name,
-            Product.description,
-            Category.name.label("category"),
-            Product.price,
-            Product.cost_price,
-            Product.low_stock_threshold,
-            Product.stock_on_hand,
-        )
-        .join(Category, Category.id == Product.category_id)
-        .where(*filters.conditions())
-    )
+    category = select(Category.name).where(Category.id == Product.category_id).scalar_subquery()
+    return select(
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.description,
+        category.label("category"),
+        Product.price,
+        Product.cost_price,
+        Product.low_stock_threshold,
+        Product.stock_on_hand,
+    ).where(*filters.conditions())
 
 
 def _product_row(row: Any) -> Row:
@@ -77,24 +74,23 @@ def product_batches(
 
 
 def _movements(filters: LedgerFilter) -> Select[Any]:
+    """The ledger in id order; each row's product looked up by its key (a join would let the
+    database start from `product` and sort the whole ledger for the first batch)."""
     movement = InventoryMovement
-    return (
-        select(
-            movement.id,
-            movement.created_at,
-            movement.product_id,
-            Product.sku,
-            Product.category_id,
-            movement.kind,
-            movement.delta,
-            movement.quantity_after,
-            movement.reference,
-            movement.actor,
-            movement.note,
-        )
-        .join(Product, Product.id == movement.product_id)
-        .where(*filters.conditions())
-    )
+    product = select(Product.sku, Product.category_id).where(Product.id == movement.product_id)
+    return select(
+        movement.id,
+        movement.created_at,
+        movement.product_id,
+        product.with_only_columns(Product.sku).scalar_subquery().label("sku"),
+        product.with_only_columns(Product.category_id).scalar_subquery().label("category_id"),
+        movement.kind,
+        movement.delta,
+        movement.quantity_after,
+        movement.reference,
+        movement.actor,
+        movement.note,
+    ).where(*filters.conditions())
 
 
 def movement_batches(

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from starlette.responses import Response
 
 from common.catalog.schemas import ProductId
+from common.exports.http import CSV_RESPONSE, csv_response, wants_csv
 from common.identity.access import AdminUser
 from common.inventory.availability import StockStatus
 from common.inventory.levels import LevelInterval
 from common.models.catalog import ProductStatus
 from common.models.inventory import MovementKind
 from common.schemas import CursorDep, CursorPage, Page, PageDep
-from common.schemas.fields import Id, Instant
+from common.schemas.fields import Day, Id, Instant
 from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from products_microservice.catalog.service import ProductFilter
 from products_microservice.inventory import service
@@ -27,6 +29,7 @@ from products_microservice.inventory.schemas import (
     LowStockItem,
     MovementRead,
     ProductInventory,
+    RollForward,
 )
 
 product_inventory_router = APIRouter(prefix="/products/{product_id}/inventory", tags=["inventory"])
@@ -155,6 +158,47 @@ async def list_low_stock(
 ) -> Page[LowStockItem]:
     today = datetime.now(settings.timezone).date()
     return await service.list_low_stock(session, category_id=category_id, page=page, today=today)
+
+
+@inventory_router.get(
+    "/roll-forward",
+    response_model=RollForward,
+    summary="Opening stock, each kind of movement, closing stock, at cost: per product",
+    description=(
+        "For store days `start`..`end` (inclusive, in `STORE_TIMEZONE`): `opening_units` is "
+        "the level as `start` began and `closing_units` the level as `end` ended (the same as "
+        "`GET /inventory?as_of=` at those instants); each kind column is the sum of that "
+        "kind's deltas in the range (sale and damage negative), so `opening_units` plus the "
+        "kind columns is `closing_units` for every row. Values are units x the product's cost "
+        "price, as in `/inventory/summary`. Every product (archived ones too), by id; totals "
+        "cover all of them. At most 366 days. `Accept: text/csv` answers every product as CSV."
+    ),
+    responses={**problem_responses(401, 403, 422), **CSV_RESPONSE},
+)
+async def get_roll_forward(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    _admin: AdminUser,
+    page: PageDep,
+    start: Annotated[Day, Query(description="First store day")],
+    end: Annotated[Day, Query(description="Last store day, inclusive")],
+    category_id: Annotated[Id | None, Query()] = None,
+    product_id: Annotated[Id | None, Query()] = None,
+) -> RollForward | Response:
+    filters = service.RollForwardFilter(
+        start=start, end=end, category_id=category_id, product_id=product_id
+    )
+    as_csv = wants_csv(request)
+    report = await service.roll_forward_report(
+        session, filters, timezone=settings.timezone, page=None if as_csv else page
+    )
+    if not as_csv:
+        return report
+    return csv_response(
+        (item.model_dump(by_alias=True) for item in report.items),
+        filename=f"roll-forward-{start}-{end}.csv",
+    )
 
 
 @inventory_router.get(

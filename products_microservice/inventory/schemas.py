@@ -139,3 +139,46 @@ class LevelSeries(Schema):
     start: datetime
     end: datetime
     points: list[LevelPointRead]
+
+
+class RollForwardFlows(Schema):
+    """Units in, out and corrected by kind: each the sum of that kind's deltas in the range
+    (sale and damage negative)."""
+
+    initial: int
+    restock: int
+    import_: int = Field(alias="import")
+    return_: int = Field(alias="return")
+    sale: int
+    damage: int
+    adjustment: int
+    correction: int
+
+
+class RollForwardTotals(RollForwardFlows):
+    opening_units: int
+    opening_value: Decimal = Field(description="At cost price (`/inventory/summary`'s basis)")
+    closing_units: int
+    closing_value: Decimal
+
+
+class RollForwardItem(RollForwardTotals):
+    product_id: int
+    sku: str
+    name: str
+    category_id: int
+
+
+class RollForward(Schema):
+    start: date = Field(description="First store day: opening is the level as it began")
+    end: date = Field(description="Last store day, inclusive: closing is the level as it ended")
+    timezone: str = Field(description="The store time zone the days are counted in")
+    valuation: Literal["cost_price"] = Field(
+        description="Values are units x the product's cost price (0 without one), the basis "
+        "of `/inventory/summary`"
+    )
+    items: list[RollForwardItem]
+    totals: RollForwardTotals = Field(description="Of every product the filters match")
+    total: int = Field(description="Products the filters match")
+    limit: int
+    offset: int

@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, case, func, null, select, type_coerce, uni
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.pagination import keyset_paginate, paginate
-from common.db.types import Money, utcnow
+from common.db.types import CENT, Money, utcnow
+from common.errors import InvalidInput
 from common.inventory.availability import (
     StockStatus,
     available_quantity,
@@ -31,6 +32,7 @@ from common.inventory.levels import (
     level_series,
     levels_as_of,
 )
+from common.inventory.rollforward import KINDS, ProductFlow, Window, roll_forward
 from common.models.catalog import Category, Product, ProductStatus
 from common.models.inventory import InventoryMovement, MovementKind
 from common.schemas import CursorPage, CursorParams, Page, PageParams
@@ -46,6 +48,9 @@ from products_microservice.inventory.schemas import (
     LowStockItem,
     MovementRead,
     ProductInventory,
+    RollForward,
+    RollForwardItem,
+    RollForwardTotals,
 )
 
 # When a chart asks for no start: this far back from `end`.
@@ -360,4 +365,95 @@ async def summarize(session: AsyncSession) -> InventorySummary:
         low_stock_count=sum(c.low_stock_count for c in by_category),
         out_of_stock_count=sum(c.out_of_stock_count for c in by_category),
         by_category=by_category,
+    )
+
+
+# A year, leap day included: the longest range the roll-forward reads in one request.
+MAX_ROLL_FORWARD_DAYS = 366
+
+
+class RollForwardRange(InvalidInput):
+    code = "invalid_range"
+    title = "Invalid date range"
+
+
+@dataclass(frozen=True)
+class RollForwardFilter:
+    start: date
+    end: date
+    category_id: int | None = None
+    product_id: int | None = None
+
+
+def _value(units: int, cost_price: Decimal | None) -> Decimal:
+    return (units * (cost_price or Decimal("0"))).quantize(CENT)
+
+
+def _flow_fields(flow: ProductFlow) -> dict[str, int]:
+    return {kind.value: flow.by_kind[kind] for kind in KINDS}
+
+
+async def roll_forward_report(
+    session: AsyncSession,
+    filters: RollForwardFilter,
+    *,
+    timezone: ZoneInfo,
+    page: PageParams | None,
+) -> RollForward:
+    """Opening, each kind's flow and closing per product (every status), by product id;
+    `page=None` for every product (the CSV). Totals cover every product the filters match."""
+    if filters.end < filters.start:
+        raise RollForwardRange("`end` must not be before `start`.")
+    days = (filters.end - filters.start).days + 1
+    if days > MAX_ROLL_FORWARD_DAYS:
+        raise RollForwardRange(
+            f"At most {MAX_ROLL_FORWARD_DAYS} days per roll-forward; this range has {days}.",
+            max_days=MAX_ROLL_FORWARD_DAYS,
+        )
+    statement = select(
+        Product.id, Product.sku, Product.name, Product.category_id, Product.cost_price
+    ).order_by(Product.id)
+    if filters.category_id is not None:
+        statement = statement.where(Product.category_id == filters.category_id)
+    if filters.product_id is not None:
+        statement = statement.where(Product.id == filters.product_id)
+    products = (await session.execute(statement)).all()
+    window = Window.of_days(filters.start, filters.end, timezone)
+    flows = await roll_forward(session, [product.id for product in products], window)
+    items = [
+        RollForwardItem.model_validate(
+            {
+                "product_id": product.id,
+                "sku": product.sku,
+                "name": product.name,
+                "category_id": product.category_id,
+                "opening_units": flow.opening_units,
+                "opening_value": _value(flow.opening_units, product.cost_price),
+                **_flow_fields(flow),
+                "closing_units": flow.closing_units,
+                "closing_value": _value(flow.closing_units, product.cost_price),
+            }
+        )
+        for product in products
+        for flow in (flows[product.id],)
+    ]
+    units = [name for name in RollForwardTotals.model_fields if not name.endswith("_value")]
+    totals = RollForwardTotals.model_validate(
+        {
+            **{name: sum(int(getattr(item, name)) for item in items) for name in units},
+            "opening_value": sum((item.opening_value for item in items), Decimal("0.00")),
+            "closing_value": sum((item.closing_value for item in items), Decimal("0.00")),
+        }
+    )
+    limit, offset = (page.limit, page.offset) if page else (len(items), 0)
+    return RollForward(
+        start=filters.start,
+        end=filters.end,
+        timezone=timezone.key,
+        valuation="cost_price",
+        items=items[offset : offset + limit],
+        totals=totals,
+        total=len(items),
+        limit=max(limit, 1),
+        offset=offset,
     )

@@ -13,13 +13,22 @@ from common.db.dialect import Interval
 from common.exports.http import CSV_RESPONSE
 from common.identity.access import AdminUser
 from common.schemas.fields import Day, Id
-from common.web import ReadSessionDep, SettingsDep, problem_responses
-from sales_microservice.analytics import export, service
+from common.web import (
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkDep,
+    problem_responses,
+)
+from sales_microservice.analytics import export, rollups, service
 from sales_microservice.analytics.schemas import (
     CategoryReport,
+    ConsistencyReport,
     ProductReport,
     ProductSort,
     RevenueReport,
+    RollupRebuild,
+    RollupRebuildResult,
     SortOrder,
     Summary,
 )
@@ -112,3 +121,41 @@ async def summary(
     await service.check_filter(session, report)
     result = await service.summary(session, report)
     return export.negotiate(request, result, filename=f"summary-{report.period.start}.csv")
+
+
+@router.get(
+    "/consistency",
+    response_model=ConsistencyReport,
+    summary="Check the rollups against the raw sales, and the stock and rating ledgers",
+    description=(
+        "Recomputes both sales rollups (per day x product and per day x category) from the "
+        "`sale` rows of store days `start`..`end` and lists every field that differs; also "
+        "reconciles every cached stock level with its movements and the rating counters with "
+        "the reviews. At most 366 days."
+    ),
+    responses=problem_responses(401, 403, 422),
+)
+async def check_consistency(
+    _admin: AdminUser,
+    session: SessionDep,
+    start: Annotated[Day, Query(description="First store day")],
+    end: Annotated[Day, Query(description="Last store day, inclusive")],
+) -> ConsistencyReport:
+    return await rollups.consistency(session, start=start, end=end)
+
+
+@router.post(
+    "/rollups/rebuild",
+    response_model=RollupRebuildResult,
+    summary="Rewrite the rollups of a range of store days from the raw sales",
+    description=(
+        "One store day per transaction: the day's sales are locked, its rollup rows deleted "
+        "and written again from `sale`. Sales recorded meanwhile wait for the day and are "
+        "counted exactly once. At most 366 days; idempotent."
+    ),
+    responses=problem_responses(401, 403, 422),
+)
+async def rebuild_rollups(
+    _admin: AdminUser, unit_of_work: UnitOfWorkDep, body: RollupRebuild
+) -> RollupRebuildResult:
+    return await rollups.rebuild(unit_of_work, start=body.start, end=body.end)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from common.db.dialect import Interval
 from common.schemas import Schema
+from common.schemas.fields import Day
 
 
 class Metrics(Schema):
@@ -132,3 +134,44 @@ class Summary(Schema):
     margin: Card
     best_product: Leader | None
     best_category: Leader | None
+
+
+class RollupMismatchRead(Schema):
+    business_date: date
+    scope: Literal["product", "category"]
+    id: int = Field(description="The product's id, or the category's")
+    field: str = Field(description="The rollup column that differs")
+    rollup: Decimal = Field(description="What the rollup holds")
+    raw: Decimal = Field(description="What the `sale` rows add up to")
+
+
+class LedgerCheck(Schema):
+    products_checked: int
+    stock_mismatches: int = Field(
+        description="Cached levels that differ from their movements, and broken chains"
+    )
+    rating_mismatches: int = Field(description="Rating counters that differ from the reviews")
+
+
+class ConsistencyReport(Schema):
+    start: date
+    end: date
+    ok: bool = Field(description="No mismatch of any kind")
+    days_checked: int
+    mismatches: list[RollupMismatchRead] = Field(description="The first 1,000 differences")
+    mismatch_count: int = Field(description="Every difference found")
+    ledger: LedgerCheck
+    last_sale_at: datetime | None = Field(description="The newest sale recorded, if any")
+
+
+class RollupRebuild(Schema):
+    start: Day
+    end: Day = Field(description="Inclusive")
+
+
+class RollupRebuildResult(Schema):
+    start: date
+    end: date
+    days: int = Field(description="Store days rewritten, each in its own transaction")
+    product_rows: int = Field(description="`sales_daily` rows written")
+    category_rows: int = Field(description="`sales_daily_category` rows written")

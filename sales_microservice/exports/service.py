@@ -73,6 +73,10 @@ def _order_row(row: Any) -> Row:
 def order_batches(
     session_factory: SessionFactory, filters: OrderFilter, *, actor: Principal
 ) -> Batches:
+    customer = select(UserAccount.email, UserAccount.full_name).where(
+        UserAccount.id == CustomerOrder.customer_id
+    )
+    sku = select(Product.sku).where(Product.id == OrderItem.product_id).scalar_subquery()
     statement = (
         select(
             OrderItem.id,
@@ -81,19 +85,18 @@ def order_batches(
             CustomerOrder.status,
             CustomerOrder.expires_at,
             CustomerOrder.customer_id,
-            UserAccount.email,
-            UserAccount.full_name,
+            customer.with_only_columns(UserAccount.email).scalar_subquery().label("email"),
+            customer.with_only_columns(UserAccount.full_name).scalar_subquery().label("full_name"),
             CustomerOrder.total,
             CustomerOrder.paid_at,
             OrderItem.product_id,
-            Product.sku,
+            sku.label("sku"),
             OrderItem.quantity,
             OrderItem.unit_price,
             OrderItem.line_total,
         )
+        # The order is joined for the filters; the customer and product are looked up.
         .join(CustomerOrder, CustomerOrder.id == OrderItem.order_id)
-        .join(UserAccount, UserAccount.id == CustomerOrder.customer_id)
-        .join(Product, Product.id == OrderItem.product_id)
         .where(*order_conditions(filters, actor=actor))
     )
     return keyset_batches(
