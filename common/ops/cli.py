@@ -211,7 +211,8 @@ def _sweep(args: argparse.Namespace) -> int:
     print(
         f"expired {result.orders_expired} order(s) and {result.reservations_expired} "
         f"reservation(s); deleted {result.idempotency_records_deleted} expired idempotency "
-        f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s)"
+        f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s); "
+        f"expired {result.top_ups_expired} unpaid top-up(s)"
     )
     return 0
 

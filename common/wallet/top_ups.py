@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput, NotFound
-from common.models.identity import TopUpStatus, WalletEntryKind, WalletTopUp
+from common.models.identity import TopUpStatus, WalletEntry, WalletEntryKind, WalletTopUp
 from common.wallet.service import apply_wallet_change
 
 STORE_CREDIT = "store_credit"
@@ -215,3 +215,35 @@ async def expire_top_ups(session: AsyncSession, top_up_ids: Sequence[int]) -> No
         .values(status=TopUpStatus.expired.value, settled_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+async def reconcile_top_ups(session: AsyncSession) -> list[str]:
+    """The references (`top_up:<id>`) of every top-up whose credit is not exactly what its
+    status says: a succeeded one without its one matching entry, another one with an entry,
+    or an entry naming a top-up that does not point back at it. Empty: every credit of a
+    top-up was paid for, once."""
+    succeeded = WalletTopUp.status == TopUpStatus.succeeded.value
+    mismatched = (
+        select(WalletTopUp.id)
+        .outerjoin(WalletEntry, WalletEntry.id == WalletTopUp.wallet_entry_id)
+        .where(
+            or_(
+                and_(
+                    succeeded,
+                    or_(
+                        WalletEntry.id.is_(None),
+                        WalletEntry.amount != WalletTopUp.amount,
+                        WalletEntry.user_id != WalletTopUp.user_id,
+                    ),
+                ),
+                and_(~succeeded, WalletTopUp.wallet_entry_id.is_not(None)),
+            )
+        )
+    )
+    problems = [top_up_reference(top_up_id) for top_up_id in await session.scalars(mismatched)]
+    linked = select(WalletTopUp.wallet_entry_id).where(WalletTopUp.wallet_entry_id.is_not(None))
+    stray = select(WalletEntry.reference).where(
+        WalletEntry.reference.like("top_up:%"), WalletEntry.id.not_in(linked)
+    )
+    problems += [reference for reference in await session.scalars(stray) if reference]
+    return sorted(problems)

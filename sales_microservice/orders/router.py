@@ -68,7 +68,11 @@ async def create_order(
         caller=actor,
         payload=body,
         operation=lambda session: service.create_order(
-            session, body, actor=actor, ttl_seconds=settings.order_reservation_ttl
+            session,
+            body,
+            actor=actor,
+            ttl_seconds=settings.order_reservation_ttl,
+            max_pending=settings.order_max_pending_per_customer,
         ),
         status_code=status.HTTP_201_CREATED,
     )
