@@ -378,3 +378,58 @@ async def test_twenty_concurrent_duplicate_deliveries_credit_once(
     assert len({r.json()["wallet_entry_id"] for r in responses}) == 1
     assert await money_of(committed_database, customer) == (Decimal("26.00"), 2)
     await assert_ledgers_reconcile(committed_database)
+
+
+@pytest.mark.mysql_only
+async def test_credits_callbacks_debits_and_orders_on_one_wallet_keep_the_books(
+    committed_sales_client: AsyncClient, committed_database: Database, settings: Settings
+) -> None:
+    # Every writer of one wallet at once: store credits (account, then the top-up row),
+    # callbacks (the top-up row, then the account), admin debits, orders placed and paid.
+    # Their lock orders must not deadlock past the retries: no 500, no 503, books agree.
+    (product,) = await make_products(settings, committed_database, 1000, price="1.00")
+    customer = await make_account(committed_database, settings, balance=Decimal("20.00"))
+    admin = bearer(await make_account(committed_database, settings, role=Role.admin), settings)
+    own = bearer(customer, settings)
+    pending = [
+        await ask_top_up(committed_sales_client, customer, settings, amount="3.00")
+        for _ in range(10)
+    ]
+    base = wallet_url(customer)
+
+    async def credit() -> Any:
+        body = {"amount": "2.00", "note": "load"}
+        return await committed_sales_client.post(f"{base}/top-ups", json=body, headers=admin)
+
+    async def debit() -> Any:
+        body = {"amount": "1.50", "reason": "load"}
+        return await committed_sales_client.post(f"{base}/debits", json=body, headers=admin)
+
+    async def buy() -> Any:
+        body = {"items": [{"product_id": product, "quantity": 1}], "shipping_address": "Here"}
+        placed = await committed_sales_client.post(ORDERS, json=body, headers=own)
+        if placed.status_code != 201:
+            return placed
+        return await committed_sales_client.post(f"{ORDERS}/{placed.json()['id']}/pay", headers=own)
+
+    work = (
+        [credit() for _ in range(20)]
+        + [debit() for _ in range(20)]
+        + [deliver(committed_sales_client, signed_callback(t["id"], "3.00")) for t in pending]
+        + [deliver(committed_sales_client, signed_callback(t["id"], "3.00")) for t in pending]
+        + [buy() for _ in range(12)]
+    )
+    responses = await asyncio.gather(*work)
+    codes = Counter((r.status_code, r.json().get("code", "")) for r in responses)
+    assert set(codes) <= {
+        (200, ""),
+        (201, ""),
+        (409, "insufficient_funds"),
+        (409, "too_many_pending_orders"),
+    }, codes
+    balance, _ = await money_of(committed_database, customer)
+    assert balance >= 0
+    assert await status_of(committed_sales_client, customer, settings) == (
+        ["succeeded"] * 20 + ["succeeded"] * 10
+    )
+    await assert_ledgers_reconcile(committed_database)
