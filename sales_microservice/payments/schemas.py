@@ -13,13 +13,32 @@ ProviderName = Annotated[
     str, Path(pattern="^[a-z][a-z0-9_]{0,31}$", description="The provider's name: `gateway`")
 ]
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` written in place: inside an operation, a
+    `#/$defs/...` reference would point at the root of the OpenAPI document."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 # The body is read raw (the signature covers its exact bytes), so the spec is told its shape.
 CALLBACK_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {
-                "schema": GatewayEvent.model_json_schema(),
+                "schema": _inlined(GatewayEvent.model_json_schema()),
                 "example": {
                     "type": "top_up.succeeded",
                     "timestamp": "2026-12-03T09:00:00Z",
