@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -32,6 +33,11 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # at least one character that is not white space (`\\x85` spelled out: Rust's `\\s`, which
 # pydantic checks with, includes it and ECMA-262's, which the spec is read with, does not).
 TEXT_PATTERN = "^[^\\x00]*[^\\x00\\s\\x85][^\\x00]*$"
+
+
+# What a decimal string must look like before its bounds are even checked: ASCII digits, a
+# sign, one point. Python's Decimal also reads exponents, `_`, other scripts' digits, spaces.
+_PLAIN_DECIMAL = re.compile("-?[0-9]+(\\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -78,24 +84,25 @@ class DecimalText:
         pattern = re.compile(self.pattern)
         exponent = Decimal(1).scaleb(-self.places)
 
-        def written_as_documented(value: Any) -> Any:
+        def off_pattern() -> PydanticCustomError:
+            return PydanticCustomError(
+                "decimal_text",
+                "Expected a decimal such as 12.50 in ASCII digits (no sign, exponent, spaces "
+                "or separators; at most {digits} digits before the point and {places} after)",
+                {"digits": self.integer_digits, "places": self.places},
+            )
+
+        def written_as_documented(value: Any, validate: ValidatorFunctionWrapHandler) -> Any:
+            # Plain decimals go on to the bounds, whose messages say what is wrong ("greater
+            # than 0", "at most 2 decimal places"); anything else Decimal would read is refused.
+            if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+                raise off_pattern()
+            result = validate(value)
             if isinstance(value, str) and not pattern.fullmatch(value):
-                raise PydanticCustomError(
-                    "decimal_text",
-                    "Expected a decimal such as 12.50 in ASCII digits (no sign, exponent, "
-                    "spaces or separators; at most {digits} digits before the point and "
-                    "{places} after)",
-                    {"digits": self.integer_digits, "places": self.places},
-                )
-            return value
+                raise off_pattern()  # within the bounds, but e.g. `05.00`
+            return result.quantize(exponent) if isinstance(result, Decimal) else result
 
-        def quantized(value: Any) -> Any:
-            return value.quantize(exponent) if isinstance(value, Decimal) else value
-
-        return core_schema.no_info_after_validator_function(
-            quantized,
-            core_schema.no_info_before_validator_function(written_as_documented, handler(source)),
-        )
+        return core_schema.no_info_wrap_validator_function(written_as_documented, handler(source))
 
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
@@ -121,11 +128,11 @@ class DecimalText:
         return schema
 
 
-# DECIMAL(12,2): ten digits before the point, two after.
-MoneyAmount = Annotated[
-    Decimal, Field(max_digits=12, decimal_places=2, allow_inf_nan=False), DecimalText()
-]
-PositiveMoneyAmount = Annotated[MoneyAmount, Field(gt=0), DecimalText(positive=True)]
+# DECIMAL(12,2): ten digits before the point, two after. Every money type is this, then its
+# bounds, then exactly one `DecimalText` (outermost, so the bounds' own messages come first).
+MoneyDecimal = Annotated[Decimal, Field(max_digits=12, decimal_places=2, allow_inf_nan=False)]
+MoneyAmount = Annotated[MoneyDecimal, DecimalText()]
+PositiveMoneyAmount = Annotated[MoneyDecimal, Field(gt=0), DecimalText(positive=True)]
 
 # DATETIME holds years 1000-9999, and moving a moment near either end between time zones, or
 # a day a period back or forward, overflows; no business question needs more than this range.

@@ -13,6 +13,7 @@ ProviderName = Annotated[
     str, Path(pattern="^[a-z][a-z0-9_]{0,31}$", description="The provider's name: `gateway`")
 ]
 
+
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """The model's JSON schema with its `$defs` written in place: inside an operation, a
     `#/$defs/...` reference would point at the root of the OpenAPI document."""

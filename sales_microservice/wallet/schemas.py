@@ -9,13 +9,14 @@ from pydantic import Field
 
 from common.models.identity import TopUpStatus, WalletEntryKind
 from common.schemas.base import Schema
-from common.schemas.fields import MAX_ID, DecimalText, PositiveMoneyAmount, trimmed
+from common.schemas.fields import MAX_ID, DecimalText, MoneyDecimal, trimmed
 from common.wallet.service import MAX_WALLET_AMOUNT
 from sales_microservice.payments.providers import PaymentProviderName
 
 WalletAmount = Annotated[
-    PositiveMoneyAmount,
+    MoneyDecimal,
     Field(
+        gt=0,
         le=MAX_WALLET_AMOUNT,
         description=f"Positive, at most 2 decimals, at most {MAX_WALLET_AMOUNT}",
         examples=["25.00"],
