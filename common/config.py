@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -87,11 +88,37 @@ class Settings(BaseSettings):
     # The sales service's ledger watch: seconds between audits of every cached level and
     # balance against its ledger, exported as `ledger_drift_rows` (0 = off).
     ledger_audit_interval_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # Orders one customer may have waiting to be paid at once (each one holds stock).
+    order_max_pending_per_customer: int = Field(default=3, ge=1, le=1000)
+    # The Standard Webhooks secret (`whsec_` + base64, as providers hand it out) that signs
+    # payment callbacks; unset, the `gateway` provider is off and only `manual` top-ups work.
+    payment_callback_secret: SecretStr | None = None
+    # How long a customer's top-up waits for its payment before it expires uncredited.
+    payment_top_up_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("database_read_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("payment_callback_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("payment_callback_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        encoded = value.get_secret_value().removeprefix("whsec_")
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except ValueError as exc:
+            raise ValueError("PAYMENT_CALLBACK_SECRET must be base64 (whsec_...)") from exc
+        if len(key) < 24:
+            raise ValueError("PAYMENT_CALLBACK_SECRET must decode to at least 24 bytes")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

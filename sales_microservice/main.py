@@ -14,6 +14,7 @@ from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
 from sales_microservice.exports.router import router as exports_router
 from sales_microservice.orders.router import customer_orders_router, orders_router
+from sales_microservice.payments.router import router as payments_router
 from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
 
@@ -23,7 +24,14 @@ TAGS = [
     {
         "name": "wallet",
         "description": "Customer wallets: an append-only ledger behind a balance that never "
-        "goes below zero. Top-ups and debits accept an `Idempotency-Key`.",
+        "goes below zero. Every credit names its payer: an admin's store credit, or a "
+        "customer's top-up paid through a provider. Top-ups and debits accept an "
+        "`Idempotency-Key`.",
+    },
+    {
+        "name": "payments",
+        "description": "Payment providers confirm or decline customers' top-ups through "
+        "callbacks signed with Standard Webhooks.",
     },
     {
         "name": "orders",
@@ -66,6 +74,7 @@ def build_app(**overrides: Any) -> FastAPI:
             registration_router,
             customers_router,
             wallet_router,
+            payments_router,
             orders_router,
             customer_orders_router,
             sales_router,

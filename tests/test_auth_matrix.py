@@ -48,10 +48,12 @@ async def test_every_route_answers_as_the_rules_say(
                 for caller in CALLERS:
                     if rule.fresh_per_caller and caller != CALLERS[0]:
                         ctx = await make_context(isolated_database, settings)
+                    content, signed = rule.content(ctx, caller) if rule.content else (None, {})
                     response = await client.request(
                         method.upper(),
                         route_url(path, rule, ctx),
-                        headers=ctx.headers[caller],
+                        headers={**ctx.headers[caller], **signed},
+                        content=content,
                         json=rule.json(ctx, caller) if rule.json else None,
                         data=rule.form(ctx, caller) if rule.form else None,
                         files=rule.files(ctx, caller) if rule.files else None,

@@ -21,7 +21,7 @@ from common.models.catalog import (
     PRODUCT_NAME_MAX,
     SKU_MAX,
 )
-from common.schemas.fields import MAX_ID, MoneyAmount, PositiveMoneyAmount, trimmed
+from common.schemas.fields import MAX_ID, DecimalText, MoneyDecimal, PositiveMoneyAmount, trimmed
 
 # The path parameters of `/categories/{category_id}` and every `/products/{product_id}/...`.
 CategoryId = Annotated[int, Path(ge=1, le=MAX_ID, description="Category id")]
@@ -49,7 +49,7 @@ ImageUrl = Annotated[
     ),
 ]
 Price = PositiveMoneyAmount
-CostPrice = Annotated[MoneyAmount, Field(ge=0)]
+CostPrice = Annotated[MoneyDecimal, Field(ge=0), DecimalText()]
 Threshold = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 StockLevel = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 DEFAULT_LOW_STOCK_THRESHOLD = 10

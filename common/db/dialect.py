@@ -48,7 +48,18 @@ ER_DUP_ENTRY = 1062
 # Client-side (CR_*) numbers that mean the server cannot be reached or the link dropped.
 CR_CONN_HOST_ERROR = 2003
 CR_SERVER_LOST = 2013
-_CONNECTION_LOST = {2002, CR_CONN_HOST_ERROR, 2005, 2006, CR_SERVER_LOST, 2055}
+# The server refusing a new connection because it has `max_connections` already: as
+# unavailable as a server that is down, and as temporary (503, not 500).
+ER_CON_COUNT_ERROR = 1040
+_CONNECTION_LOST = {
+    2002,
+    CR_CONN_HOST_ERROR,
+    2005,
+    2006,
+    CR_SERVER_LOST,
+    2055,
+    ER_CON_COUNT_ERROR,
+}
 
 
 class date_bucket(FunctionElement[Any]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -12,10 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from common.errors import InvalidInput
+from common.schemas.fields import MAX_ID
 from common.schemas.pagination import CursorPage, CursorParams, Page, PageParams
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 _CURSOR_PREFIX = "k1:"
+# 1 .. 2**31 - 1 in ASCII digits without leading zeros (ten digits at most).
+_CURSOR_ID = re.compile("[1-9][0-9]{0,9}")
 
 
 class InvalidCursor(InvalidInput):
@@ -49,16 +53,19 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    """The id a cursor of `encode_cursor` names. Anything else (not base64, another prefix,
+    digits that are not ASCII, a sign, an id no INT column holds) is `InvalidCursor`: the
+    decoded text is checked before `int()` reads it, since `int()` accepts `"٣"`, `"+3"`,
+    `" 3"` and `"3_0"`, and an id past the column's range overflows the driver (SQLite's
+    64-bit integers) instead of matching nothing."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith(_CURSOR_PREFIX):
-            raise ValueError(raw)
-        value = int(raw.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, binascii.Error) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidCursor("cursor is not one this API issued") from exc
-    if value < 1:
+    digits = raw.removeprefix(_CURSOR_PREFIX)
+    if digits == raw or not _CURSOR_ID.fullmatch(digits) or int(digits) > MAX_ID:
         raise InvalidCursor("cursor is not one this API issued")
-    return value
+    return int(digits)
 
 
 async def keyset_paginate(

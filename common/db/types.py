@@ -1,4 +1,4 @@
-"""Column types shared by every model: money and UTC timestamps."""
+"""Column types shared by every model: money, UTC timestamps, exactly compared strings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric
+from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -72,3 +72,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def binary_varchar(length: int) -> String:
+    """A VARCHAR compared byte for byte on MySQL too (its default collation folds case and
+    accents), so a unique key means the same thing on every backend."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )

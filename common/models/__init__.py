@@ -6,9 +6,11 @@ from common.models.identity import (
     LoginThrottle,
     RefreshToken,
     Role,
+    TopUpStatus,
     UserAccount,
     WalletEntry,
     WalletEntryKind,
+    WalletTopUp,
 )
 from common.models.inventory import (
     InventoryMovement,
@@ -44,7 +46,9 @@ __all__ = [
     "SalesDailyCategory",
     "StockReservation",
     "StockReservationItem",
+    "TopUpStatus",
     "UserAccount",
     "WalletEntry",
     "WalletEntryKind",
+    "WalletTopUp",
 ]

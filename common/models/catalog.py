@@ -6,11 +6,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from common.db.base import MYSQL_TABLE_ARGS, Base, TimestampMixin
-from common.db.types import CENT
+from common.db.types import CENT, binary_varchar
 
 # Bounds shared by the columns and the request schemas, so input never overflows a column.
 CATEGORY_NAME_MAX = 100
@@ -22,14 +21,6 @@ PRODUCT_DESCRIPTION_MAX = 5000
 IMAGE_URL_MAX = 2048
 # Far above any real shelf, far below INT's 2,147,483,647: sums of two levels never overflow.
 MAX_STOCK = 1_000_000_000
-
-
-def _binary_varchar(length: int) -> String:
-    """A VARCHAR compared byte for byte on MySQL too (its default collation folds case and
-    accents), so a unique key means the same thing on every backend."""
-    return String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
 
 
 class ProductStatus(StrEnum):
@@ -47,8 +38,8 @@ class Category(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX))
     # The case-folded name: uniqueness is case-insensitive on SQLite as on MySQL.
-    name_key: Mapped[str] = mapped_column(_binary_varchar(CATEGORY_NAME_MAX), unique=True)
-    slug: Mapped[str] = mapped_column(_binary_varchar(CATEGORY_SLUG_MAX), unique=True)
+    name_key: Mapped[str] = mapped_column(binary_varchar(CATEGORY_NAME_MAX), unique=True)
+    slug: Mapped[str] = mapped_column(binary_varchar(CATEGORY_SLUG_MAX), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
 
     products: Mapped[list[Product]] = relationship(back_populates="category", lazy="raise")

@@ -1,4 +1,4 @@
-"""Accounts, their refresh tokens and wallets, login throttling, idempotency records."""
+"""Accounts, their refresh tokens, wallets and top-ups, login throttling, idempotency records."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db.base import MYSQL_TABLE_ARGS, Base, TimestampMixin
-from common.db.types import utcnow
+from common.db.types import binary_varchar, utcnow
 
 EMAIL_MAX_LENGTH = 254
 FULL_NAME_MAX_LENGTH = 200
@@ -40,6 +40,15 @@ class WalletEntryKind(StrEnum):
     payment = "payment"
     refund = "refund"
     adjustment = "adjustment"
+
+
+class TopUpStatus(StrEnum):
+    """pending -> succeeded (the wallet is credited, once) | failed | expired."""
+
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+    expired = "expired"
 
 
 class IdempotencyStatus(StrEnum):
@@ -114,6 +123,43 @@ class WalletEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WalletTopUp(Base):
+    """Money asked to enter a wallet, and who pays for it.
+
+    A customer's own top-up is a payment: `pending` until its provider confirms it
+    (`succeeded`, which appends exactly one `wallet_entry`, `wallet_entry_id`), declines it
+    (`failed`) or lets it run out (`expired`, past `expires_at`). An admin's store credit is
+    a top-up of provider `store_credit`, succeeded at once, with the admin as `actor_id`.
+    The unique `wallet_entry_id` is the database's own proof that no top-up credits twice.
+    `provider` is not constrained here: a new payment provider needs no migration."""
+
+    __tablename__ = "wallet_top_up"
+    __table_args__ = (
+        CheckConstraint(_in("status", TopUpStatus), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index(None, "user_id", "id"),
+        Index(None, "status", "expires_at"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    amount: Mapped[Decimal]
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=TopUpStatus.pending.value)
+    note: Mapped[str | None] = mapped_column(String(500))
+    # Who asked for it (the customer, or the admin giving store credit).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The admin who confirmed or declined a `manual` top-up; None for providers and expiry.
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The provider's id of the callback that settled it (`webhook-id`), for support.
+    provider_event_id: Mapped[str | None] = mapped_column(String(255))
+    wallet_entry_id: Mapped[int | None] = mapped_column(ForeignKey("wallet_entry.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+
+
 class LoginThrottle(Base):
     """Failed-login counter of one account or one client address, in a fixed window.
 
@@ -143,8 +189,9 @@ class IdempotencyRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(100))
-    idempotency_key: Mapped[str] = mapped_column(String(255))
+    # Compared byte for byte (`order-ab` and `ORDER-AB` are two keys) on MySQL too.
+    scope: Mapped[str] = mapped_column(binary_varchar(100))
+    idempotency_key: Mapped[str] = mapped_column(binary_varchar(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=IdempotencyStatus.in_flight.value)
     # Random per claim: the completing transaction only succeeds while it still owns the claim.

@@ -9,6 +9,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -50,6 +51,8 @@ from common.ops.export import DEFAULT_URLS, EXPORTS, ExportFailed, admin_token, 
 from common.ops.sweeper import SweepResult, sweep
 from common.reviews.ratings import RatingProblem, rating_problems
 from common.sales.service import rebuild_rollups
+from common.wallet.service import WalletDiscrepancy, reconcile_wallets
+from common.wallet.top_ups import reconcile_top_ups
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -120,12 +123,29 @@ async def create_admin(settings: Settings, *, email: str, password: str) -> bool
         return await run_in_transaction(database.session_factory, work)
 
 
-async def _find_ledger_problems() -> tuple[list[LedgerProblem], list[RatingProblem]]:
+@dataclass(frozen=True)
+class _LedgerReport:
+    stock: list[LedgerProblem]
+    ratings: list[RatingProblem]
+    wallets: list[WalletDiscrepancy]
+    top_ups: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.stock) + len(self.ratings) + len(self.wallets) + len(self.top_ups)
+
+
+async def _find_ledger_problems() -> _LedgerReport:
     async with (
         open_bulk_database(get_settings()) as database,
         database.session_factory() as session,
     ):
-        return await reconcile(session), await rating_problems(session)
+        return _LedgerReport(
+            stock=await reconcile(session),
+            ratings=await rating_problems(session),
+            wallets=await reconcile_wallets(session),
+            top_ups=await reconcile_top_ups(session),
+        )
 
 
 async def _rebuild(start: date | None, end: date | None) -> int:
@@ -144,26 +164,34 @@ def _rebuild_rollups(args: argparse.Namespace) -> int:
 
 
 def _check_ledger(_args: argparse.Namespace) -> int:
-    problems, ratings = asyncio.run(_find_ledger_problems())
-    if not problems and not ratings:
+    report = asyncio.run(_find_ledger_problems())
+    if not report.count:
         print(
             "ledger reconciled: every cached stock level equals the sum of its movements, "
-            "and every product's rating counters its approved reviews"
+            "every product's rating counters its approved reviews, every wallet balance its "
+            "entries, and every top-up's credit its payment"
         )
         return 0
-    print(f"{len(problems) + len(ratings)} ledger problem(s):")
-    for problem in problems:
+    print(f"{report.count} ledger problem(s):")
+    for problem in report.stock:
         where = f" movement {problem.movement_id}" if problem.movement_id is not None else ""
         print(
             f"  product {problem.product_id} ({problem.sku}){where}: "
             f"{problem.problem}: {problem.detail}"
         )
-    for rating in ratings:
+    for rating in report.ratings:
         print(
             f"  product {rating.product_id} ({rating.sku}): rating_mismatch: counters say "
             f"{rating.counted[0]} approved reviews totalling {rating.counted[1]}, the reviews "
             f"{rating.actual[0]} totalling {rating.actual[1]}"
         )
+    for wallet in report.wallets:
+        print(
+            f"  account {wallet.user_id}: wallet_mismatch: the balance is "
+            f"{wallet.cached_balance}, the entries sum to {wallet.ledger_balance}"
+        )
+    for reference in report.top_ups:
+        print(f"  {reference}: top_up_mismatch: its credit is not exactly what its status says")
     return 1
 
 
@@ -312,7 +340,8 @@ def _sweep(args: argparse.Namespace) -> int:
     print(
         f"expired {result.orders_expired} order(s) and {result.reservations_expired} "
         f"reservation(s); deleted {result.idempotency_records_deleted} expired idempotency "
-        f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s)"
+        f"record(s) and {result.login_throttles_deleted} ended login-throttle window(s); "
+        f"expired {result.top_ups_expired} unpaid top-up(s)"
     )
     return 0
 

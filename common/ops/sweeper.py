@@ -1,4 +1,5 @@
-"""The expiry sweeper: writes down that reservations and pending orders ran out of time, and
+"""The expiry sweeper: writes down that reservations, pending orders and pending wallet
+top-ups ran out of time, and
 deletes what has no use any more (expired idempotency records, login-throttle windows that
 ended).
 
@@ -27,11 +28,12 @@ from common.db.base import Base
 from common.db.engine import Database
 from common.db.transaction import run_in_transaction
 from common.db.types import utcnow
-from common.models.identity import IdempotencyRecord, LoginThrottle
+from common.models.identity import IdempotencyRecord, LoginThrottle, TopUpStatus, WalletTopUp
 from common.models.inventory import ReservationStatus, StockReservation
 from common.models.orders import CustomerOrder, OrderStatus
 from common.orders.status import change_order_status
 from common.reservations.service import expire_reservations
+from common.wallet.top_ups import expire_top_ups
 
 logger = logging.getLogger(__name__)
 EXPIRY_REASON = "not paid before the reservation expired"
@@ -58,6 +60,7 @@ class SweepResult:
     reservations_expired: int = 0
     idempotency_records_deleted: int = 0
     login_throttles_deleted: int = 0
+    top_ups_expired: int = 0
 
     def __add__(self, other: SweepResult) -> SweepResult:
         return SweepResult(
@@ -131,6 +134,20 @@ async def sweep_batch(
         )
     ).all()
     await expire_reservations(session, reservation_ids)
+    # A payment that never came: the top-up ends without credit (a late callback gets 409).
+    top_up_ids = (
+        await session.scalars(
+            select(WalletTopUp.id)
+            .where(
+                WalletTopUp.status == TopUpStatus.pending.value,
+                WalletTopUp.expires_at <= now,
+            )
+            .order_by(WalletTopUp.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    await expire_top_ups(session, top_up_ids)
     # An expired record is ignored and replaced when its key comes back; this only frees room.
     idempotency = await _delete_claimed(
         session, IdempotencyRecord, IdempotencyRecord.expires_at <= now, batch_size
@@ -139,7 +156,7 @@ async def sweep_batch(
     throttles = await _delete_claimed(
         session, LoginThrottle, LoginThrottle.window_started_at <= now - login_window, batch_size
     )
-    return SweepResult(len(orders), len(reservation_ids), idempotency, throttles)
+    return SweepResult(len(orders), len(reservation_ids), idempotency, throttles, len(top_up_ids))
 
 
 async def sweep(database: Database, *, batch_size: int, settings: Settings) -> SweepResult:

@@ -1,6 +1,6 @@
 """Shared Pydantic models: the `Schema` base, list pages, problem details."""
 
-from common.schemas.base import Schema
+from common.schemas.base import NoBody, Schema
 from common.schemas.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -21,6 +21,7 @@ __all__ = [
     "CursorPage",
     "CursorParams",
     "FieldProblem",
+    "NoBody",
     "Page",
     "PageDep",
     "PageParams",

@@ -13,6 +13,11 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid", populate_by_name=True)
 
 
+class NoBody(Schema):
+    """The payload of a write without a body (pay, confirm): its idempotency fingerprint is
+    then the method and the path."""
+
+
 class PatchSchema(Schema):
     """A PATCH body: an omitted field stays as it is; `null` clears a field named in
     `clearable`, and is refused for every other one.

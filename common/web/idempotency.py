@@ -161,7 +161,9 @@ class Idempotency:
 
 def request_fingerprint(method: str, path: str, payload: BaseModel) -> str:
     """What "the same request" means: method, path (with its ids) and the validated body,
-    so formatting differences in the JSON do not matter but any change of meaning does."""
+    so formatting differences in the JSON do not matter but any change of meaning does.
+    Canonical because validation is: money fields come out quantized to cents
+    (`common.schemas.fields.DecimalText`), so `"5"`, `5` and `"5.00"` fingerprint alike."""
     canonical = json.dumps(
         {"method": method, "path": path, "body": payload.model_dump(mode="json")},
         sort_keys=True,

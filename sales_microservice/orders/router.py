@@ -14,7 +14,7 @@ from common.db.pagination import paginate
 from common.identity.access import AdminUser, CurrentUser, Principal, SelfOrAdmin
 from common.identity.schemas import CustomerId
 from common.models.orders import CustomerOrder, OrderStatus
-from common.schemas import Page, PageDep, Schema
+from common.schemas import NoBody, Page, PageDep
 from common.schemas.fields import Id, Instant
 from common.web import ReadSessionDep, SessionDep, SettingsDep, problem_responses
 from common.web.idempotency import Idempotency, IdempotencyDep
@@ -30,10 +30,6 @@ from sales_microservice.orders.schemas import (
 
 orders_router = APIRouter(prefix="/orders", tags=["orders"])
 customer_orders_router = APIRouter(prefix="/customers/{customer_id}/orders", tags=["orders"])
-
-
-class _NoBody(Schema):
-    """Pay has no body; the idempotency fingerprint is then the method and the path."""
 
 
 async def _run_once(
@@ -72,7 +68,11 @@ async def create_order(
         caller=actor,
         payload=body,
         operation=lambda session: service.create_order(
-            session, body, actor=actor, ttl_seconds=settings.order_reservation_ttl
+            session,
+            body,
+            actor=actor,
+            ttl_seconds=settings.order_reservation_ttl,
+            max_pending=settings.order_max_pending_per_customer,
         ),
         status_code=status.HTTP_201_CREATED,
     )
@@ -95,7 +95,7 @@ async def pay_order(
     return await idempotency.run(
         scope="orders.pay",
         caller_id=actor.id,
-        payload=_NoBody(),
+        payload=NoBody(),
         work=work,
         status_code=status.HTTP_200_OK,
     )

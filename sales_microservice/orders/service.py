@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -37,7 +38,7 @@ from common.reservations.service import (
     reserve_stock,
 )
 from common.sales.service import MAX_AMOUNT, AmountOutOfRange, record_refund
-from common.wallet.service import AccountInactive, apply_wallet_change
+from common.wallet.service import AccountInactive, InsufficientFunds, apply_wallet_change
 from sales_microservice.orders.schemas import OrderCancel, OrderCreate, OrderStatusUpdate
 
 # The only moves an admin makes by hand; every other status has its own endpoint.
@@ -70,6 +71,11 @@ class OrderNotCancellable(Conflict):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     title = "Status change not allowed"
+
+
+class TooManyPendingOrders(Conflict):
+    code = "too_many_pending_orders"
+    title = "Too many orders awaiting payment"
 
 
 class UnknownCustomer(InvalidInput):
@@ -118,7 +124,13 @@ def _expired(order: CustomerOrder) -> OrderExpired:
     )
 
 
-async def _customer_of(session: AsyncSession, request: OrderCreate, actor: Principal) -> int:
+@dataclass(frozen=True)
+class _Buyer:
+    id: int
+    balance: Decimal
+
+
+async def _customer_of(session: AsyncSession, request: OrderCreate, actor: Principal) -> _Buyer:
     if actor.is_admin:
         if request.customer_id is None:
             raise InvalidInput("An admin places an order for a customer: send `customer_id`.")
@@ -127,25 +139,54 @@ async def _customer_of(session: AsyncSession, request: OrderCreate, actor: Princ
         if request.customer_id not in (None, actor.id):
             raise Forbidden("Customers may only place orders for themselves.")
         customer_id = actor.id
-    # A shared lock: a deactivation (which locks the account and looks for open orders)
-    # either finishes first and is seen here, or waits for this order and then sees it.
-    account = await session.scalar(
-        select(UserAccount.is_active)
-        .where(UserAccount.id == customer_id)
-        .with_for_update(read=True)
-    )
+    # The account's row lock, exclusive: one customer's placements queue here, so the count
+    # of pending orders below cannot be raced past the cap. A deactivation (which locks the
+    # account and looks for open orders) either finishes first and is seen here, or waits
+    # for this order and then sees it. The account comes before the products, as in payment.
+    account = (
+        await session.execute(
+            select(UserAccount.is_active, UserAccount.wallet_balance)
+            .where(UserAccount.id == customer_id)
+            .with_for_update()
+        )
+    ).one_or_none()
     if account is None:
         raise UnknownCustomer(f"No customer with id {customer_id}.", customer_id=customer_id)
-    if not account:
+    if not account.is_active:
         raise AccountInactive(f"Customer {customer_id} is deactivated.")
-    return customer_id
+    return _Buyer(id=customer_id, balance=account.wallet_balance)
+
+
+async def _refuse_too_many_pending(session: AsyncSession, customer_id: int, cap: int) -> None:
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(CustomerOrder)
+        .where(CustomerOrder.customer_id == customer_id, order_status_is(OrderStatus.PENDING))
+    )
+    if (pending or 0) >= cap:
+        raise TooManyPendingOrders(
+            f"Customer {customer_id} already has {pending} orders awaiting payment; pay or "
+            "cancel one first.",
+            limit=cap,
+        )
 
 
 async def create_order(
-    session: AsyncSession, request: OrderCreate, *, actor: Principal, ttl_seconds: int
+    session: AsyncSession,
+    request: OrderCreate,
+    *,
+    actor: Principal,
+    ttl_seconds: int,
+    max_pending: int,
 ) -> CustomerOrder:
-    """Reserve every line's stock and snapshot its price; the order waits to be paid."""
-    customer_id = await _customer_of(session, request, actor)
+    """Reserve every line's stock and snapshot its price; the order waits to be paid.
+
+    Nobody holds stock they cannot pay for: a total above the customer's balance is 409
+    `insufficient_funds`, and a customer with `max_pending` orders awaiting payment gets 409
+    `too_many_pending_orders`; either way the transaction rolls back and holds nothing.
+    """
+    buyer = await _customer_of(session, request, actor)
+    await _refuse_too_many_pending(session, buyer.id, max_pending)
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
     reserved = await reserve_stock(
         session,
@@ -158,8 +199,15 @@ async def create_order(
     total = sum((prices[line.product_id] * line.quantity for line in request.items), start=0)
     if total > MAX_AMOUNT:
         raise AmountOutOfRange(f"The order total {total} exceeds {MAX_AMOUNT}.")
+    if total > buyer.balance:
+        # The balance was read under the account's lock; payment debits it under the same.
+        raise InsufficientFunds(
+            f"The wallet holds {buyer.balance}, less than the order's {total}.",
+            balance=str(buyer.balance),
+            requested=str(total),
+        )
     order = CustomerOrder(
-        customer_id=customer_id,
+        customer_id=buyer.id,
         status=OrderStatus.PENDING.value,
         total=total,
         shipping_address=request.shipping_address,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import pymysql
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -119,3 +120,11 @@ async def test_a_slow_reply_within_the_read_timeout_is_waited_for(backend: Backe
         assert await select_one(engine) == 1  # the pool recovered
     finally:
         await engine.dispose()
+
+
+def test_a_server_out_of_connections_counts_as_unavailable() -> None:
+    # What aiomysql raises when the server is at `max_connections`: a 503 to retry, not a 500.
+    refused = OperationalError("connect", {}, pymysql.err.OperationalError(1040, "Too many"))
+    assert is_unavailable(refused)
+    other = OperationalError("select", {}, pymysql.err.OperationalError(1054, "Unknown column"))
+    assert not is_unavailable(other)

@@ -20,7 +20,7 @@ from common.config import Settings
 from common.db import Database
 from common.inventory.audit import reconcile
 from common.models import InventoryMovement, Product, Sale, SalesDaily, SalesDailyCategory
-from common.models.identity import Role, UserAccount, WalletEntry
+from common.models.identity import Role, UserAccount, WalletEntry, WalletTopUp
 from common.models.inventory import StockReservation, StockReservationItem
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.review import Review, ReviewStatus
@@ -28,6 +28,7 @@ from common.ops.cli import main
 from common.ops.demo.generator import seed_demo
 from common.ops.demo.options import CatalogNotEmpty, DemoOptions, DemoSummary, InvalidDemoOptions
 from common.wallet.service import reconcile_wallets
+from common.wallet.top_ups import reconcile_top_ups
 from sales_microservice.main import build_app as build_sales_app
 from tests.fixtures.clients import serve_as
 from tests.fixtures.ledgers import raw_totals, rollup_totals
@@ -181,6 +182,26 @@ async def test_wallet_ledgers_reconcile(seeded: DemoSummary, session: AsyncSessi
     assert await session.scalar(negative) == 0
 
 
+async def test_every_demo_credit_is_a_paid_top_up(
+    seeded: DemoSummary, session: AsyncSession
+) -> None:
+    assert await reconcile_top_ups(session) == []
+    unpaid = select(func.count()).where(
+        WalletEntry.kind == "top_up", WalletEntry.reference.is_(None)
+    )
+    assert await session.scalar(unpaid) == 0
+    statuses = dict(
+        (
+            await session.execute(
+                select(WalletTopUp.status, func.count()).group_by(WalletTopUp.status)
+            )
+        ).all()
+    )
+    assert set(statuses) == {"succeeded", "failed"}
+    providers = set((await session.scalars(select(WalletTopUp.provider).distinct())).all())
+    assert providers == {"gateway", "manual"}
+
+
 async def test_refunds_never_exceed_their_sale(seeded: DemoSummary, session: AsyncSession) -> None:
     refunded = (
         select(Sale.refund_of_id, func.sum(-Sale.quantity).label("units"))
@@ -210,7 +231,7 @@ async def test_orders_match_their_payments_sales_and_reservations(
         await session.execute(
             select(
                 WalletEntry.reference, WalletEntry.kind, WalletEntry.amount, WalletEntry.user_id
-            ).where(WalletEntry.reference.is_not(None))
+            ).where(WalletEntry.reference.like("order:%"))
         )
     ).all()
     payments = {(r, a, u) for r, k, a, u in entries if k == "payment"}

@@ -27,6 +27,14 @@ def debits(account: UserAccount) -> str:
     return f"/api/v1/customers/{account.id}/wallet/debits"
 
 
+CREDIT_NOTE = "goodwill"
+
+
+def credit(amount: str) -> dict[str, str]:
+    """An admin's store credit (a customer's own top-up is a pending payment instead)."""
+    return {"amount": amount, "note": CREDIT_NOTE}
+
+
 async def entry_count(database: Database, account: UserAccount) -> int:
     async with database.session_factory() as session:
         count = await session.scalar(
@@ -44,9 +52,10 @@ async def test_same_key_and_body_replays_with_one_side_effect(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "top-up-1"}
-    first = await sales_client.post(top_ups(customer), json={"amount": "7.00"}, headers=headers)
-    second = await sales_client.post(top_ups(customer), json={"amount": "7.00"}, headers=headers)
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "top-up-1"}
+    first = await sales_client.post(top_ups(customer), json=credit("7.00"), headers=headers)
+    second = await sales_client.post(top_ups(customer), json=credit("7.00"), headers=headers)
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json() == first.json()
     assert "idempotent-replayed" not in first.headers
@@ -59,9 +68,10 @@ async def test_same_key_with_another_body_is_422_and_changes_nothing(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "top-up-2"}
-    await sales_client.post(top_ups(customer), json={"amount": "7.00"}, headers=headers)
-    response = await sales_client.post(top_ups(customer), json={"amount": "8.00"}, headers=headers)
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "top-up-2"}
+    await sales_client.post(top_ups(customer), json=credit("7.00"), headers=headers)
+    response = await sales_client.post(top_ups(customer), json=credit("8.00"), headers=headers)
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert await entry_count(isolated_database, customer) == 1
@@ -78,7 +88,7 @@ async def test_keys_are_scoped_per_caller_and_operation(
         top_ups(customer), json={"amount": "1.00"}, headers={**bearer(customer, settings), **key}
     )
     by_admin = await sales_client.post(
-        top_ups(customer), json={"amount": "1.00"}, headers={**bearer(admin, settings), **key}
+        top_ups(customer), json=credit("1.00"), headers={**bearer(admin, settings), **key}
     )
     debit = await sales_client.post(
         debits(customer),
@@ -86,23 +96,26 @@ async def test_keys_are_scoped_per_caller_and_operation(
         headers={**bearer(admin, settings), **key},
     )
     assert [r.status_code for r in (own, by_admin, debit)] == [201, 201, 201]
+    assert (own.json()["status"], by_admin.json()["status"]) == ("pending", "succeeded")
     assert "idempotent-replayed" not in by_admin.headers
-    assert await entry_count(isolated_database, customer) == 4  # opening balance + 3
+    # The opening balance, the store credit and the debit; the customer's top-up is pending.
+    assert await entry_count(isolated_database, customer) == 3
 
 
 async def test_a_request_still_in_flight_makes_duplicates_409(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "slow-1"}
-    first = await sales_client.post(top_ups(customer), json={"amount": "3.00"}, headers=headers)
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "slow-1"}
+    first = await sales_client.post(top_ups(customer), json=credit("3.00"), headers=headers)
     # Turn the finished record back into a claim that is still running.
     async with isolated_database.session_factory() as session:
         await session.execute(
             update(IdempotencyRecord).values(status="in_flight", created_at=utcnow())
         )
         await session.commit()
-    response = await sales_client.post(top_ups(customer), json={"amount": "3.00"}, headers=headers)
+    response = await sales_client.post(top_ups(customer), json=credit("3.00"), headers=headers)
     assert first.status_code == 201
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_flight"
@@ -114,8 +127,9 @@ async def test_an_abandoned_claim_is_taken_over_after_the_lease(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "crashed-1"}
-    body = TopUp(amount=Decimal("3.00"))
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "crashed-1"}
+    body = TopUp(amount=Decimal("3.00"), note=CREDIT_NOTE)
     async with isolated_database.session_factory() as session:
         # What a replica that died after claiming leaves behind: a claim and no side effect.
         session.add(
@@ -130,7 +144,7 @@ async def test_an_abandoned_claim_is_taken_over_after_the_lease(
             )
         )
         await session.commit()
-    response = await sales_client.post(top_ups(customer), json={"amount": "3.00"}, headers=headers)
+    response = await sales_client.post(top_ups(customer), json=credit("3.00"), headers=headers)
     assert response.status_code == 201
     assert await entry_count(isolated_database, customer) == 1
 
@@ -139,8 +153,9 @@ async def test_an_expired_key_is_treated_as_new(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "old-1"}
-    first = await sales_client.post(top_ups(customer), json={"amount": "2.00"}, headers=headers)
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "old-1"}
+    first = await sales_client.post(top_ups(customer), json=credit("2.00"), headers=headers)
     async with isolated_database.session_factory() as session:
         record = await session.scalar(select(IdempotencyRecord))
         assert record is not None
@@ -149,7 +164,7 @@ async def test_an_expired_key_is_treated_as_new(
             update(IdempotencyRecord).values(expires_at=utcnow() - timedelta(seconds=1))
         )
         await session.commit()
-    again = await sales_client.post(top_ups(customer), json={"amount": "5.00"}, headers=headers)
+    again = await sales_client.post(top_ups(customer), json=credit("5.00"), headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json()["id"] != first.json()["id"]
     assert await balance(sales_client, customer, headers) == "7.00"
@@ -165,9 +180,7 @@ async def test_a_failed_request_releases_its_key(
     refused = await sales_client.post(debits(customer), json=body, headers=headers)
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"
-    await sales_client.post(
-        top_ups(customer), json={"amount": "5.00"}, headers=bearer(admin, settings)
-    )
+    await sales_client.post(top_ups(customer), json=credit("5.00"), headers=bearer(admin, settings))
     retried = await sales_client.post(debits(customer), json=body, headers=headers)
     assert retried.status_code == 201
     assert "idempotent-replayed" not in retried.headers
@@ -179,8 +192,9 @@ async def test_malformed_keys_are_422_and_change_nothing(
     key: str, sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(isolated_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": key}
-    response = await sales_client.post(top_ups(customer), json={"amount": "1.00"}, headers=headers)
+    admin = await make_account(isolated_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": key}
+    response = await sales_client.post(top_ups(customer), json=credit("1.00"), headers=headers)
     assert response.status_code == 422
     assert response.json()["errors"][0]["name"] == "Idempotency-Key"
     assert await entry_count(isolated_database, customer) == 0
@@ -191,10 +205,11 @@ async def test_twenty_concurrent_requests_with_one_key_make_one_entry(
     committed_sales_client: AsyncClient, committed_database: Database, settings: Settings
 ) -> None:
     customer = await make_account(committed_database, settings)
-    headers = {**bearer(customer, settings), "Idempotency-Key": "storm-1"}
+    admin = await make_account(committed_database, settings, role=Role.admin)
+    headers = {**bearer(admin, settings), "Idempotency-Key": "storm-1"}
     responses = await asyncio.gather(
         *(
-            committed_sales_client.post(top_ups(customer), json={"amount": "9.99"}, headers=headers)
+            committed_sales_client.post(top_ups(customer), json=credit("9.99"), headers=headers)
             for _ in range(20)
         )
     )
@@ -208,3 +223,53 @@ async def test_twenty_concurrent_requests_with_one_key_make_one_entry(
             assert response.json()["code"] == "idempotency_key_in_flight"
     assert await entry_count(committed_database, customer) == 1
     assert await balance(committed_sales_client, customer, headers) == "9.99"
+
+
+async def test_keys_differing_only_in_case_are_two_keys(
+    sales_client: AsyncClient, isolated_database: Database, settings: Settings
+) -> None:
+    # MySQL's default collation folds case: `ORDER-AB` used to replay `order-ab`.
+    customer = await make_account(isolated_database, settings)
+    admin = bearer(await make_account(isolated_database, settings, role=Role.admin), settings)
+    lower = await sales_client.post(
+        top_ups(customer), json=credit("1.00"), headers={**admin, "Idempotency-Key": "order-ab"}
+    )
+    upper = await sales_client.post(
+        top_ups(customer), json=credit("2.00"), headers={**admin, "Idempotency-Key": "ORDER-AB"}
+    )
+    assert (lower.status_code, upper.status_code) == (201, 201)
+    assert "idempotent-replayed" not in upper.headers
+    assert upper.json()["id"] != lower.json()["id"]
+    assert await entry_count(isolated_database, customer) == 2
+    assert await balance(sales_client, customer, admin) == "3.00"
+
+
+@pytest.mark.parametrize("retried", ["5", "5.0", 5, 5.00])
+async def test_the_same_amount_written_another_way_replays(
+    retried: object, sales_client: AsyncClient, isolated_database: Database, settings: Settings
+) -> None:
+    customer = await make_account(isolated_database, settings)
+    headers = {
+        **bearer(await make_account(isolated_database, settings, role=Role.admin), settings),
+        "Idempotency-Key": "canonical-1",
+    }
+    first = await sales_client.post(top_ups(customer), json=credit("5.00"), headers=headers)
+    again = await sales_client.post(
+        top_ups(customer), json={"amount": retried, "note": CREDIT_NOTE}, headers=headers
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert first.json()["amount"] == "5.00"
+    assert await entry_count(isolated_database, customer) == 1
+
+
+def test_fingerprints_read_amounts_as_two_decimal_numbers() -> None:
+    path = "/api/v1/customers/1/wallet/top-ups"
+    same = {
+        request_fingerprint("POST", path, TopUp.model_validate({"amount": amount, "note": "x"}))
+        for amount in ("5", "5.0", "5.00", 5)
+    }
+    other = request_fingerprint("POST", path, TopUp.model_validate({"amount": "5.01", "note": "x"}))
+    assert len(same) == 1
+    assert other not in same

@@ -233,9 +233,14 @@ async def test_cancelling_a_pending_order_releases_the_stock(shop: Shop) -> None
 async def test_paying_without_funds_is_409_and_changes_nothing(
     shop: Shop, isolated_database: Database, settings: Settings
 ) -> None:
-    poor = await make_account(isolated_database, settings, balance=Decimal("5.00"))
+    poor = await make_account(isolated_database, settings, balance=Decimal("10.00"))
     shop.customer, shop.headers = poor, bearer(poor, settings)
     order = (await shop.order((shop.widget, 1))).json()
+    # The money went elsewhere between placing the order and paying it.
+    debit = await shop.admin.post(
+        f"/api/v1/customers/{poor.id}/wallet/debits", json={"amount": "5.00", "reason": "fee"}
+    )
+    assert debit.status_code == 201
     refused = await shop.act(order["id"], "pay")
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"
@@ -244,6 +249,76 @@ async def test_paying_without_funds_is_409_and_changes_nothing(
     assert await shop.stock(shop.widget) == (10, 1, 9)
     current = await shop.sales.get(f"{ORDERS}/{order['id']}", headers=shop.headers)
     assert current.json()["status"] == "pending"
+    await shop.ledgers_reconcile()
+
+
+async def test_placing_an_order_beyond_the_balance_is_409_and_holds_nothing(
+    shop: Shop, isolated_database: Database, settings: Settings
+) -> None:
+    poor = await make_account(isolated_database, settings, balance=Decimal("9.99"))
+    shop.customer, shop.headers = poor, bearer(poor, settings)
+    refused = await shop.order((shop.widget, 1))
+    assert refused.status_code == 409
+    body = refused.json()
+    assert (body["code"], body["balance"], body["requested"]) == (
+        "insufficient_funds",
+        "9.99",
+        "10.00",
+    )
+    assert await shop.stock(shop.widget) == (10, 0, 10)
+    listed = (await shop.sales.get(ORDERS, headers=shop.headers)).json()
+    assert listed["total"] == 0
+    async with isolated_database.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(StockReservation)) == 0
+    # Exactly the balance is enough.
+    assert (await shop.order((shop.gadget, 3))).status_code == 201
+    await shop.ledgers_reconcile()
+
+
+async def test_hoarding_attack_a_customer_without_money_cannot_hold_the_stock(
+    shop: Shop, isolated_database: Database, settings: Settings
+) -> None:
+    # Issue 13, attack 5: a 0.00 customer ordered all the stock, held it for 15 minutes and
+    # showed it out of stock to everyone else, again and again.
+    broke = await make_account(isolated_database, settings)
+    for _ in range(3):
+        response = await shop.sales.post(
+            ORDERS,
+            json={"items": [{"product_id": shop.widget, "quantity": 10}], "shipping_address": "X"},
+            headers=bearer(broke, settings),
+        )
+        assert response.status_code == 409
+        assert response.json()["code"] == "insufficient_funds"
+    assert await shop.stock(shop.widget) == (10, 0, 10)
+    product = (await shop.catalog.client.get(f"/api/v1/products/{shop.widget}")).json()
+    assert product["stock_on_hand"] == 10
+    # Everyone else still buys.
+    bought = await shop.order((shop.widget, 10))
+    assert bought.status_code == 201
+    await shop.ledgers_reconcile()
+
+
+async def test_pending_orders_per_customer_are_capped(
+    shop: Shop, isolated_database: Database, settings: Settings
+) -> None:
+    cap = settings.order_max_pending_per_customer
+    placed = [await shop.order((shop.gadget, 1)) for _ in range(cap)]
+    assert [r.status_code for r in placed] == [201] * cap
+    refused = await shop.order((shop.gadget, 1))
+    assert refused.status_code == 409
+    assert (refused.json()["code"], refused.json()["limit"]) == ("too_many_pending_orders", cap)
+    assert await shop.stock(shop.gadget) == (5, cap, 5 - cap)
+    # Paying or cancelling one makes room for the next.
+    assert (await shop.act(placed[0].json()["id"], "pay")).status_code == 200
+    assert (await shop.order((shop.gadget, 1))).status_code == 201
+    # Another customer is not affected by this one's pending orders.
+    other = await make_account(isolated_database, settings, balance=Decimal("10.00"))
+    theirs = await shop.sales.post(
+        ORDERS,
+        json={"items": [{"product_id": shop.widget, "quantity": 1}], "shipping_address": "Y"},
+        headers=bearer(other, settings),
+    )
+    assert theirs.status_code == 201
     await shop.ledgers_reconcile()
 
 
@@ -372,7 +447,7 @@ async def test_lists_show_customers_their_own_and_admins_everything(
 ) -> None:
     mine = [(await shop.order((shop.widget, 1))).json()["id"] for _ in range(2)]
     await shop.act(mine[0], "pay")
-    other = await make_account(isolated_database, settings)
+    other = await make_account(isolated_database, settings, balance=Decimal("10.00"))
     theirs = await shop.sales.post(
         ORDERS,
         json={"items": [{"product_id": shop.gadget, "quantity": 1}], "shipping_address": "B"},
@@ -414,12 +489,12 @@ async def test_idempotency_key_places_one_order(shop: Shop) -> None:
 
 
 async def test_customer_with_an_open_order_cannot_be_deactivated(shop: Shop) -> None:
+    order = (await shop.order((shop.widget, 1))).json()
     drained = await shop.admin.post(
         f"/api/v1/customers/{shop.customer.id}/wallet/debits",
         json={"amount": "100.00", "reason": "payout"},
     )
     assert drained.status_code == 201
-    order = (await shop.order((shop.widget, 1))).json()
     refused = await shop.admin.delete(f"/api/v1/customers/{shop.customer.id}")
     assert refused.status_code == 409
     assert refused.json()["code"] == "open_orders"

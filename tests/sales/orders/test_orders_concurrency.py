@@ -26,7 +26,7 @@ async def test_the_background_sweeper_expires_orders_and_reservations(
     settings: Settings, committed_database: Database
 ) -> None:
     (product,) = await make_products(settings, committed_database, 5)
-    customer = await make_account(committed_database, settings)
+    customer = await make_account(committed_database, settings, balance=Decimal("20.00"))
     quick = settings.model_copy(update={"order_reservation_ttl": 1, "sweep_interval_seconds": 0.2})
     async for client in client_for("sales", quick, committed_database, as_=None):
         placed = await client.post(
@@ -68,7 +68,7 @@ async def test_cli_sweep_expires_everything_in_batches(
     settings: Settings, committed_database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (product,) = await make_products(settings, committed_database, 5)
-    customer = await make_account(committed_database, settings)
+    customer = await make_account(committed_database, settings, balance=Decimal("20.00"))
     quick = settings.model_copy(update={"order_reservation_ttl": 1})
     async for client in client_for("sales", quick, committed_database, as_=None):
         for _ in range(3):
@@ -157,4 +157,32 @@ async def test_multi_line_orders_in_opposite_order_all_succeed(
             )
         ).scalar()
     assert levels == 60
+    await assert_ledgers_reconcile(committed_database)
+
+
+@pytest.mark.mysql_only
+async def test_concurrent_placements_by_one_customer_never_pass_the_pending_cap(
+    settings: Settings, committed_database: Database
+) -> None:
+    # Twelve placements at once by one customer who can pay for all of them: the account's
+    # row lock queues them, so the count of pending orders is never raced past the cap.
+    (product,) = await make_products(settings, committed_database, 100)
+    customer = await make_account(committed_database, settings, balance=Decimal("100.00"))
+    cap = settings.order_max_pending_per_customer
+    async for client in client_for("sales", settings, committed_database, as_=customer):
+        responses = await asyncio.gather(
+            *(client.post(ORDERS, json=order_body(product)) for _ in range(12))
+        )
+    outcomes = sorted((r.status_code, r.json().get("code", "")) for r in responses)
+    assert outcomes == [(201, "")] * cap + [(409, "too_many_pending_orders")] * (12 - cap)
+    async with committed_database.session_factory() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(CustomerOrder)
+            .where(CustomerOrder.customer_id == customer.id)
+        )
+        held = await session.scalar(
+            select(func.coalesce(func.sum(StockReservationItem.quantity), 0))
+        )
+    assert (pending, held) == (cap, cap)
     await assert_ledgers_reconcile(committed_database)

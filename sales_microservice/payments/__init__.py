@@ -1,0 +1,1 @@
+"""Payment providers of wallet top-ups, and their signed callbacks."""
