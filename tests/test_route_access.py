@@ -37,7 +37,17 @@ ACCESS_DEPENDENCIES: dict[Callable[..., Any], str] = {
 # `common.web`, which imports no domain package (identity is one), so they cannot take the
 # `Public` marker; they are listed here by path instead, and must exist.
 PLUMBING_PATHS = frozenset(
-    {"/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {
+        "/health",
+        "/ready",
+        "/metrics",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/docs/static",
+        "/docs/redoc.js",
+        "/redoc",
+        "/openapi.json",
+    }
 )
 
 

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from common import __version__
 from common.config import Settings, get_settings
 from common.db.engine import Database
+from common.web.docs import DOCS_STATIC_URL, REDOC_URL, DocsSecurityMiddleware, install_redoc
 from common.web.errors import install_error_handlers
 from common.web.health import HEALTH_METRICS
 from common.web.health import router as health_router
@@ -92,16 +94,20 @@ def create_app(
             if tracer_provider is not None and owns_tracing:
                 tracer_provider.shutdown()  # flushes the spans still batched
 
-    app = FastAPI(
+    # `/docs` and `/redoc` from the pinned package's own Swagger UI and ReDoc (no CDN).
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=__version__,
         lifespan=lifespan,
         docs_url="/docs",
-        redoc_url="/redoc",
+        redoc_url=None,  # `install_redoc`: the package's bundle, without its CDN logo
+        static_url=DOCS_STATIC_URL,
         openapi_url="/openapi.json",
-        swagger_ui_parameters={"persistAuthorization": True},
+        # No validator badge: it would send the spec to validator.swagger.io.
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
+    install_redoc(app)
     app.state.settings = settings
     app.state.service = service
     install_error_handlers(app)
@@ -133,6 +139,10 @@ def create_app(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         exempt_paths=own_body_limit_paths,
+    )
+    app.add_middleware(
+        DocsSecurityMiddleware,
+        pages=["/docs", REDOC_URL, "/docs/oauth2-redirect"],
     )
     # Added last, so it is the outermost: every response, even a crash, carries the id.
     app.add_middleware(RequestContextMiddleware)
