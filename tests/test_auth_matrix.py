@@ -91,6 +91,6 @@ async def test_infrastructure_routes_are_public(
 async def test_swagger_authorize_uses_the_password_flow(sales_client: Any) -> None:
     spec = (await sales_client.get("/openapi.json")).json()
     scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
-    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/token"
+    assert scheme["flows"]["password"]["tokenUrl"] == "auth/token"
     secured = spec["paths"]["/api/v1/customers"]["get"]["security"]
     assert secured == [{"OAuth2PasswordBearer": []}]

@@ -31,9 +31,11 @@ from common.identity.schemas import CustomerId
 from common.identity.tokens import decode_access_token, invalid_token
 from common.models.identity import Role, UserAccount
 from common.web.dependencies import database_of, settings_of
+from common.web.openapi import documents_problems
 
-# A path, not a secret (ruff's S105 matches the word "token").
-TOKEN_URL = "/auth/token"  # noqa: S105
+# A path, not a secret (ruff's S105 matches the word "token"). Relative, so Swagger UI signs in
+# at the service's own `/auth/token` wherever the service is mounted (a path prefix included).
+TOKEN_URL = "auth/token"  # noqa: S105
 
 
 class AccountDisabled(Unauthenticated):
@@ -75,6 +77,7 @@ _ACCOUNT_OF_TOKEN = select(UserAccount.email, UserAccount.role, UserAccount.is_a
 )
 
 
+@documents_problems(401)
 async def get_optional_user(
     request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Principal | None:
@@ -97,6 +100,7 @@ async def get_optional_user(
     return Principal(id=user_id, email=row.email, role=row.role)
 
 
+@documents_problems(401)
 async def get_current_user(
     principal: Annotated[Principal | None, Depends(get_optional_user)],
 ) -> Principal:
@@ -105,6 +109,7 @@ async def get_current_user(
     return principal
 
 
+@documents_problems(403)
 async def get_admin_user(principal: Annotated[Principal, Depends(get_current_user)]) -> Principal:
     if not principal.is_admin:
         raise Forbidden("Only an admin may do this.")
@@ -123,6 +128,7 @@ async def public() -> None:
 Public = Annotated[None, Depends(public)]
 
 
+@documents_problems(403)
 async def get_self_or_admin(customer_id: CustomerId, principal: CurrentUser) -> Principal:
     """Who may act on `/customers/{customer_id}/...`: that customer, or an admin."""
     if not principal.can_act_for(customer_id):

@@ -25,7 +25,7 @@ from common.web.limits import BodySizeLimitMiddleware
 from common.web.logging import configure_logging
 from common.web.metrics import http_metrics, metrics_registry
 from common.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
-from common.web.openapi import install_openapi
+from common.web.openapi import install_openapi, operation_id
 from common.web.tracing import instrument_app, instrument_engine, tracer_provider_from_environment
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ def create_app(
         redoc_url=None,  # `install_redoc`: the package's bundle, without its CDN logo
         static_url=DOCS_STATIC_URL,
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,
         # No validator badge: it would send the spec to validator.swagger.io.
         swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )

@@ -1,13 +1,27 @@
-"""OpenAPI helpers: documented problem responses on every operation."""
+"""OpenAPI helpers: a spec that generated clients can rely on.
+
+- Every error response is documented under `application/problem+json` only (what the server
+  sends), with the `Problem` schema and an example, so a generated client parses it into a
+  typed object instead of `None`.
+- operationIds are the route functions' names (`create_product`), unique per service.
+- A dependency marked with `@documents_problems(...)` documents those statuses on every route
+  that depends on it, however deep (the access guards mark their 401 and 403 this way), and
+  every operation that reads a bearer token (its `security`) documents 401, optional sign-in
+  included: a token that is sent must be valid.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from common.schemas.problem import PROBLEM_MEDIA_TYPE, Problem
+from common.web.errors import PROBLEM_TYPE_PREFIX
 
 _DESCRIPTIONS = {
     400: "Bad request",
@@ -21,22 +35,122 @@ _DESCRIPTIONS = {
     503: "Database unavailable; retry later",
 }
 
+# What a client typically reads for each status: (code, title, detail).
+_EXAMPLES = {
+    400: ("bad_request", "Bad request", "The body is not valid JSON."),
+    401: (
+        "unauthenticated",
+        "Unauthenticated",
+        "Send an access token: Authorization: Bearer <token>.",
+    ),
+    403: ("forbidden", "Forbidden", "Only an admin may do this."),
+    404: ("not_found", "Resource not found", "No product with id 42."),
+    409: ("conflict", "Conflict with the current state", "The SKU is already taken."),
+    413: (
+        "payload_too_large",
+        "Payload too large",
+        "The request body is larger than the limit of 1048576 bytes.",
+    ),
+    415: ("unsupported_media_type", "Unsupported media type", "Send a CSV or XLSX file."),
+    422: ("validation_failed", "Validation failed", "#/price: Input should be greater than 0"),
+    429: ("too_many_requests", "Too many requests", "Too many failed sign-ins; retry later."),
+    503: (
+        "database_unavailable",
+        "Database unavailable",
+        "The database is unreachable; retry later.",
+    ),
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_MARK = "__documented_problems__"
+CallableT = TypeVar("CallableT", bound=Callable[..., Any])
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    """A problem body as the server renders one for `status`."""
+    code, title, detail = _EXAMPLES.get(status, ("error", "Error", "The request failed."))
+    example: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": "/api/v1/products/42",
+        "request_id": "5f0c6a3e2b9d4c1a",
+    }
+    if status == 422:
+        example["errors"] = [
+            {
+                "in": "body",
+                "pointer": "#/price",
+                "detail": "Input should be greater than 0",
+                "type": "greater_than",
+            }
+        ]
+    return example
+
+
+def problem_content() -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
+
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for a route: each status documented as a problem+json body."""
+    """`responses=` entries for a route: each status documented as a problem+json body
+    (the spec builder adds the example)."""
     return {
-        status: {
-            "model": Problem,
-            "description": _DESCRIPTIONS.get(status, "Error"),
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
+        status: {"description": _DESCRIPTIONS.get(status, "Error"), "content": problem_content()}
         for status in statuses
     }
 
 
+def documents_problems(*statuses: int) -> Callable[[CallableT], CallableT]:
+    """Mark a dependency: every route that depends on it documents these problem statuses."""
+
+    def mark(dependency: CallableT) -> CallableT:
+        setattr(dependency, _MARK, (*getattr(dependency, _MARK, ()), *statuses))
+        return dependency
+
+    return mark
+
+
+def documented_routes(app: FastAPI) -> Iterator[RouteContext]:
+    """Every API route of the spec, as served: with its routers' prefixes and dependencies."""
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+            yield route
+
+
+def dependencies_of(dependant: Dependant | None) -> Iterator[Dependant]:
+    """The dependencies of a route (its `dependant`), at any depth."""
+    for dependency in dependant.dependencies if dependant is not None else ():
+        yield dependency
+        yield from dependencies_of(dependency)
+
+
+def dependency_problems(route: RouteContext) -> set[int]:
+    """The statuses the route's dependencies (at any depth) are marked to raise."""
+    return {
+        status
+        for dependency in dependencies_of(route.dependant)
+        for status in getattr(dependency.call, _MARK, ())
+    }
+
+
+def _is_problem(response: dict[str, Any]) -> bool:
+    """Documented with the Problem schema, or with no schema at all (an error says nothing
+    else): either way, what the server sends is a problem."""
+    schemas = [media.get("schema") for media in response.get("content", {}).values()]
+    return all(schema in (None, _PROBLEM_REF) for schema in schemas)
+
+
+def operation_id(route: APIRoute | RouteContext) -> str:
+    """The route function's name: what a generated client calls the operation."""
+    return str(route.name)
+
+
 def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
-    """Spec with the product's tags, where every 422 and 503 is a problem+json body, and
-    every operation with a body documents 400 (unparseable) and 413 (too large)."""
+    """Spec with the product's tags, where every error is a problem+json body (see the module
+    docstring), every operation with a body documents 400 (unparseable) and 413 (too large),
+    and every one documents 503."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -50,13 +164,9 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
             contact={"name": "E-commerce Manager maintainers"},
             license_info={"name": "MIT"},
         )
-        problem_ref = {"$ref": "#/components/schemas/Problem"}
 
         def problem(status: int) -> dict[str, Any]:
-            return {
-                "description": _DESCRIPTIONS[status],
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}},
-            }
+            return {"description": _DESCRIPTIONS[status], "content": problem_content()}
 
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         if "Problem" not in components:
@@ -67,7 +177,13 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
                 components.setdefault(name, definition)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
-        for path_item in schema.get("paths", {}).values():
+        paths = schema.get("paths", {})
+        for route in documented_routes(app):
+            for method in route.methods or ():
+                operation = paths[route.path_format][method.lower()]
+                for status in sorted(dependency_problems(route)):
+                    operation["responses"].setdefault(str(status), problem(status))
+        for path_item in paths.values():
             for operation in path_item.values():
                 responses = operation.setdefault("responses", {})
                 if "422" in responses:
@@ -76,7 +192,17 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
                     # Any body may be unparseable (400) or over `MAX_BODY_BYTES` (413).
                     for status in (400, 413):
                         responses.setdefault(str(status), problem(status))
+                if "security" in operation:
+                    # A token that is sent is checked, even where signing in is optional.
+                    responses.setdefault("401", problem(401))
                 responses.setdefault("503", problem(503))
+                for status, response in responses.items():
+                    if status[0] in "45" and _is_problem(response):
+                        media = {
+                            "schema": dict(_PROBLEM_REF),
+                            "example": problem_example(int(status)),
+                        }
+                        response["content"] = {PROBLEM_MEDIA_TYPE: media}
         app.openapi_schema = schema
         return schema
 
