@@ -159,6 +159,7 @@ cmd_dev() {
   DEV_PIDS+=($!) DEV_NAMES+=("sales (:$SALES_PORT)")
   say "products: http://127.0.0.1:$PRODUCTS_PORT/docs"
   say "sales:    http://127.0.0.1:$SALES_PORT/docs"
+  say "dashboard: http://127.0.0.1:$SALES_PORT/dashboard/"
   say "Ctrl-C stops both"
   # Whichever service ends first (a taken port, a crash), stop the other and say which.
   status=0
@@ -220,6 +221,9 @@ JWT_SECRET=$secret
 MYSQL_PASSWORD=$db_password
 DATABASE_URL=mysql+aiomysql://ecommerce:$db_password@mariadb:3306/ecommerce
 STORE_TIMEZONE=UTC
+# The dashboard (http://127.0.0.1:8001/dashboard/) calls the products API from the browser.
+PRODUCTS_PUBLIC_URL=http://127.0.0.1:8000
+CORS_ORIGINS=http://127.0.0.1:8001,http://localhost:8001
 ENV
   )
 }

@@ -21,6 +21,9 @@ NO_SIGNING_KEY_MESSAGE = (
     "`./docker-manager.sh dev`, which generates one under var/"
 )
 
+# Where `./docker-manager.sh dev` serves the dashboard (the sales service's port).
+DEVELOPMENT_DASHBOARD_ORIGINS = ("http://127.0.0.1:8001", "http://localhost:8001")
+
 AppEnv = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -95,6 +98,12 @@ class Settings(BaseSettings):
     payment_callback_secret: SecretStr | None = None
     # How long a customer's top-up waits for its payment before it expires uncredited.
     payment_top_up_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # The dashboard (sales service, /dashboard/) calls the products API on its own origin:
+    # this address, as the manager's browser reaches it. In development CORS_ORIGINS, when
+    # unset, lets the dashboard's own origins in (`_dashboard_cors_in_development`).
+    products_public_url: str = Field(
+        default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#\s]+/?$"
+    )
 
     @field_validator("database_read_url", mode="before")
     @classmethod
@@ -160,6 +169,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PASSWORD_HASH_MEMORY_COST_KIB must be at least 8 * PASSWORD_HASH_PARALLELISM"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _dashboard_cors_in_development(self) -> Settings:
+        # `./docker-manager.sh dev` serves the dashboard on the sales port; its browser calls
+        # the products port, another origin. Elsewhere CORS stays off until configured.
+        if self.app_env == "development" and "cors_origins" not in self.model_fields_set:
+            self.cors_origins = list(DEVELOPMENT_DASHBOARD_ORIGINS)
+        self.products_public_url = self.products_public_url.rstrip("/")
         return self
 
     @property

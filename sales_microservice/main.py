@@ -12,6 +12,7 @@ from common.web import create_app
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
+from sales_microservice.dashboard.router import router as dashboard_router
 from sales_microservice.exports.router import router as exports_router
 from sales_microservice.orders.router import customer_orders_router, orders_router
 from sales_microservice.payments.router import router as payments_router
@@ -50,6 +51,11 @@ TAGS = [
         "themselves against the raw sales (`/analytics/consistency`) and can be rebuilt.",
     },
     {
+        "name": "dashboard",
+        "description": "The manager's dashboard page at `/dashboard/` and its files; it shows "
+        "what the public APIs of both services answer an admin.",
+    },
+    {
         "name": "exports",
         "description": "Orders, customers, sales and wallet entries as streamed CSV or XLSX "
         "files. Admins only.",
@@ -81,7 +87,7 @@ def build_app(**overrides: Any) -> FastAPI:
             analytics_router,
             exports_router,
         ],
-        root_routers=[auth_router],
+        root_routers=[auth_router, dashboard_router],
         tags=TAGS,
         # Expires unpaid orders and stale reservations every SWEEP_INTERVAL_SECONDS.
         background_tasks=[run_sweeper, run_ledger_watch],

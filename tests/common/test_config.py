@@ -71,3 +71,39 @@ def test_environment_and_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.Mon
 def test_pool_sizes_are_bounded() -> None:
     with pytest.raises(ValidationError):
         build(db_pool_size=0)
+
+
+# The dashboard: the products API's public address, and CORS for the dashboard in development.
+
+
+def test_development_lets_the_dashboard_call_the_products_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    monkeypatch.delenv("PRODUCTS_PUBLIC_URL", raising=False)
+    settings = build(app_env="development")
+    assert settings.cors_origins == ["http://127.0.0.1:8001", "http://localhost:8001"]
+    assert settings.products_public_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize("app_env", ["test", "production"])
+def test_cors_stays_off_outside_development_until_configured(
+    app_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    assert build(app_env=app_env).cors_origins == []
+
+
+def test_configured_cors_origins_win_even_empty_in_development() -> None:
+    assert build(app_env="development", cors_origins="").cors_origins == []
+    chosen = build(app_env="development", cors_origins="https://admin.example")
+    assert chosen.cors_origins == ["https://admin.example"]
+
+
+def test_the_products_public_url_is_an_origin() -> None:
+    assert build(products_public_url="https://api.example/").products_public_url == (
+        "https://api.example"
+    )
+    for bad in ("api.example", "javascript:alert(1)", "https://api.example/v1", "http://a b"):
+        with pytest.raises(ValidationError, match="products_public_url"):
+            build(products_public_url=bad)
