@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.fixtures.browser import artifact_path, launch_browser
-from tests.fixtures.databases import Backend, make_settings, migrate
+from tests.fixtures.databases import migrated_backend
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, free_port, running
 
 SERVICES = {"products": PRODUCTS_APP, "sales": SALES_APP}
@@ -28,9 +28,7 @@ async def service_urls(
     fresh_database_url: Callable[[str], object],
 ) -> AsyncIterator[dict[str, str]]:
     """Both services on one migrated SQLite database (the pages read no rows)."""
-    url: str = await fresh_database_url("sqlite")  # type: ignore[misc]
-    await migrate(url)
-    backend = Backend(name="sqlite", url=url, settings=make_settings(url))
+    backend = await migrated_backend(fresh_database_url, "sqlite")
     processes = {name: ServiceProcess(backend, app) for name, app in SERVICES.items()}
     async with running(*processes.values()):
         yield {name: process.url for name, process in processes.items()}

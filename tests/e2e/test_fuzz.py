@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from common.db import Database
 from tests.fixtures.access import Context, make_context
-from tests.fixtures.databases import Backend, make_settings, migrate
+from tests.fixtures.databases import migrated_backend
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess
 
 Role = Literal["admin", "customer"]
@@ -46,9 +46,7 @@ async def fuzz_target(
     backend_name: str, fresh_database_url: Callable[[str], object]
 ) -> AsyncIterator[FuzzTarget]:
     """Both services on one database of their own: what the fuzzer writes stays there."""
-    url: str = await fresh_database_url(backend_name)  # type: ignore[misc]
-    await migrate(url)
-    backend = Backend(name=backend_name, url=url, settings=make_settings(url))
+    backend = await migrated_backend(fresh_database_url, backend_name)
     database = Database.from_settings(backend.settings)
     try:
         ctx = await make_context(database, backend.settings)

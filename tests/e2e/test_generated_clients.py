@@ -24,7 +24,7 @@ import pytest
 
 from common.db import Database
 from common.models.identity import Role
-from tests.fixtures.databases import Backend, make_settings, migrate
+from tests.fixtures.databases import migrated_backend
 from tests.fixtures.factories import PASSWORD, make_account
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, running
 
@@ -43,9 +43,7 @@ async def stack(
     backend_name: str, fresh_database_url: Callable[[str], object]
 ) -> AsyncIterator[Stack]:
     """Both services on one migrated database of their own, with an admin who has a password."""
-    url: str = await fresh_database_url(backend_name)  # type: ignore[misc]
-    await migrate(url)
-    backend = Backend(name=backend_name, url=url, settings=make_settings(url))
+    backend = await migrated_backend(fresh_database_url, backend_name)
     database = Database.from_settings(backend.settings)
     try:
         admin = await make_account(database, backend.settings, role=Role.admin)
