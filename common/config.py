@@ -65,10 +65,20 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     password_hash_memory_cost_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
     password_hash_parallelism: int = Field(default=4, ge=1, le=64)
-    # Failed logins allowed per window, counted per account and per client address.
-    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    # --- identity hardening (common/identity/throttle.py says how the ceilings combine) ---
+    # Failed sign-ins allowed per window: per (account, address) pair, per client address,
+    # and per account from all addresses together (high: it locks the account for everyone).
+    login_max_failures_per_pair: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_address: int = Field(default=50, ge=1, le=100_000)
+    login_max_failures_per_account: int = Field(default=100, ge=1, le=100_000)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    # Registrations one client address may attempt per window (each costs an Argon2 hash).
+    register_max_per_address: int = Field(default=10, ge=1, le=1_000_000)
+    register_window_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    # Argon2 operations one process runs at once (each holds its memory cost: 64 MiB by
+    # default); the others wait for a slot without holding a worker thread or a connection.
+    password_hash_max_concurrency: int = Field(default=2, ge=1, le=64)
+    # --- end identity hardening ---
     # An Idempotency-Key is remembered this long; an in-flight claim older than the lease is
     # treated as abandoned (its request died before committing) and may be taken over.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)

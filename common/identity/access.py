@@ -12,9 +12,10 @@ Every route takes exactly one of them as a parameter, so its access is visible w
 declared (`tests/common/test_route_access.py` walks both apps to keep it that way); no router
 and no `dependencies=[...]` carries a guard.
 
-The token only proves who the caller is; the role and the active flag are read from the
-database on every request (one primary-key read), so demoting or disabling an account takes
-effect on its very next request instead of when its access token expires.
+The token only proves who the caller is; the role, the active flag and `tokens_valid_after`
+are read from the database on every request (one primary-key read, the same one), so
+demoting or disabling an account, signing out or changing the password takes effect on its
+very next request instead of when its access token expires.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ class Principal:
 
 
 # Every authenticated request runs this: built once, so its cache key is worked out once.
-_ACCOUNT_OF_TOKEN = select(UserAccount.email, UserAccount.role, UserAccount.is_active).where(
-    UserAccount.id == bindparam("user_id", type_=Integer())
-)
+_ACCOUNT_OF_TOKEN = select(
+    UserAccount.email, UserAccount.role, UserAccount.is_active, UserAccount.tokens_valid_after
+).where(UserAccount.id == bindparam("user_id", type_=Integer()))
 
 
 @documents_problems(401)
@@ -85,7 +86,8 @@ async def get_optional_user(
     if token is None:
         return None
     settings = settings_of(request)
-    user_id = decode_access_token(token, settings)
+    claims = decode_access_token(token, settings)
+    user_id = claims.user_id
     # A short session of its own: the endpoint may run its work in a unit of work on another
     # connection, and this one should not stay checked out meanwhile.
     async with database_of(request).session_factory() as session:
@@ -97,6 +99,8 @@ async def get_optional_user(
             "This account has been disabled.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
+        raise invalid_token("This access token was revoked (signed out or password changed).")
     return Principal(id=user_id, email=row.email, role=row.role)
 
 

@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +20,13 @@ from common.db.unit_of_work import UnitOfWork
 from common.errors import AppError, Conflict, NotFound, Unauthenticated
 from common.identity.access import AccountDisabled
 from common.identity.passwords import hash_password, verify_password
-from common.identity.schemas import TokenResponse, normalize_email
-from common.identity.throttle import count_attempt, forgive_attempt, login_keys
+from common.identity.schemas import TokenResponse, email_key, normalize_email
+from common.identity.throttle import (
+    count_attempt,
+    forgive_attempt,
+    login_keys,
+    registration_key,
+)
 from common.identity.tokens import create_access_token, hash_refresh_token, new_refresh_token
 from common.models.identity import RefreshToken, Role, UserAccount
 
@@ -54,6 +59,12 @@ class TooManyLoginAttempts(AppError):
     title = "Too many failed logins"
 
 
+class TooManyRegistrations(AppError):
+    status_code = 429
+    code = "too_many_registrations"
+    title = "Too many registrations from this address"
+
+
 # --- accounts ----------------------------------------------------------------------------------
 
 
@@ -70,10 +81,18 @@ async def get_account(
 
 
 async def find_account_by_email(session: AsyncSession, email: str) -> UserAccount | None:
+    """The account of this address, found by its binary canonical key (never by the
+    accent-insensitive `email` column)."""
     account: UserAccount | None = await session.scalar(
-        select(UserAccount).where(UserAccount.email == normalize_email(email))
+        select(UserAccount).where(UserAccount.email_key == email_key(email))
     )
     return account
+
+
+def set_email(account: UserAccount, email: str) -> None:
+    """The one place an account's address is written: its key goes with it."""
+    account.email = normalize_email(email)
+    account.email_key = email_key(email)
 
 
 async def create_account(
@@ -86,16 +105,35 @@ async def create_account(
     role: Role,
     settings: Settings,
 ) -> UserAccount:
+    # Hashed before the session's first query, so no connection waits on Argon2.
+    password_hash = await hash_password(password, settings)
+    return await add_account(
+        session,
+        email=email,
+        password_hash=password_hash,
+        full_name=full_name,
+        phone=phone,
+        role=role,
+    )
+
+
+async def add_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str,
+    full_name: str,
+    phone: str | None,
+    role: Role,
+) -> UserAccount:
+    """`create_account` with the password already hashed (outside any transaction)."""
     email = normalize_email(email)
     if await find_account_by_email(session, email) is not None:
         raise EmailExists(f"An account with {email} already exists.")
     account = UserAccount(
-        email=email,
-        full_name=full_name,
-        phone=phone,
-        password_hash=await hash_password(password, settings),
-        role=role.value,
+        full_name=full_name, phone=phone, password_hash=password_hash, role=role.value
     )
+    set_email(account, email)
     session.add(account)
     await flush_account(session, email)
     return account
@@ -131,6 +169,48 @@ async def create_or_promote_admin(
     account.password_hash = await hash_password(password, settings)
     await session.flush()
     return account, False
+
+
+async def register_account(
+    uow: UnitOfWork,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: str | None,
+    role: Role,
+    address: str,
+    settings: Settings,
+) -> UserAccount:
+    """Self-registration: counted per client address first (each attempt costs an Argon2
+    hash, so its own committed transaction charges it before any hashing), then hashed with
+    no transaction open, then written."""
+    now = utcnow()
+    wait = await uow.run(
+        lambda session: count_attempt(
+            session,
+            (registration_key(address=address, settings=settings),),
+            window_seconds=settings.register_window_seconds,
+            now=now,
+        )
+    )
+    if wait is not None:
+        raise TooManyRegistrations(
+            f"Too many registrations from this address; try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+            retry_after=wait,
+        )
+    password_hash = await hash_password(password, settings)
+    return await uow.run(
+        lambda session: add_account(
+            session,
+            email=email,
+            password_hash=password_hash,
+            full_name=full_name,
+            phone=phone,
+            role=role,
+        )
+    )
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -174,11 +254,15 @@ async def login(
     whether an account exists. The password is checked outside any transaction: no row lock
     is held while Argon2 runs."""
     now = utcnow()
-    email = normalize_email(email)
-    account_key, address_key = login_keys(email=email, address=address, settings=settings)
+    keys = login_keys(key=email_key(email), address=address, settings=settings)
 
     async def count(session: AsyncSession) -> tuple[int | None, UserAccount | None]:
-        wait = await count_attempt(session, (account_key, address_key), settings=settings, now=now)
+        wait = await count_attempt(
+            session,
+            keys.in_charge_order(),
+            window_seconds=settings.login_failure_window_seconds,
+            now=now,
+        )
         return wait, None if wait else await find_account_by_email(session, email)
 
     wait, account = await uow.run(count)
@@ -196,7 +280,7 @@ async def login(
     signed_in = account
 
     async def finish(session: AsyncSession) -> TokenResponse:
-        await forgive_attempt(session, account=account_key, address=address_key)
+        await forgive_attempt(session, keys)
         if check.upgraded_hash is not None:
             await session.execute(
                 update(UserAccount)
@@ -223,7 +307,7 @@ async def rotate_refresh_token(
         return None
     if token.revoked_at is not None:
         if token.replaced_by_id is not None:
-            await _revoke_family(session, token.family_id, now=now, reason="reuse")
+            await _revoke_family(session, token, now=now, reason="reuse")
         return None
     if token.expires_at <= now:
         return None
@@ -242,38 +326,61 @@ async def rotate_refresh_token(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        await _revoke_family(session, token.family_id, now=now, reason="concurrent reuse")
+        await _revoke_family(session, token, now=now, reason="concurrent reuse")
         return None
     return response
 
 
 async def revoke_refresh_token(session: AsyncSession, *, secret: str, now: datetime) -> None:
-    """Log out: revoke the token's family (every token of that sign-in). Unknown tokens are
-    ignored, so logging out twice is harmless."""
-    family_id = await session.scalar(
-        select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_refresh_token(secret))
+    """Log out: revoke the token's family (every token of that sign-in) and the account's
+    access tokens issued until now. Unknown tokens are ignored, so logging out twice is
+    harmless."""
+    token = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(secret))
     )
-    if family_id is not None:
-        await _revoke_family(session, family_id, now=now, reason=None)
+    if token is not None:
+        await _revoke_family(session, token, now=now, reason=None)
+
+
+async def revoke_access_tokens(session: AsyncSession, *, user_id: int, now: datetime) -> None:
+    """Access tokens of the account issued before `now` stop working at once: the instant
+    is read by the account lookup every authenticated request makes. An access token names
+    no sign-in, so this ends those of every session of the account; the others get new ones
+    with their refresh tokens. Never moved back: a slower concurrent revocation keeps the
+    later instant."""
+    await session.execute(
+        update(UserAccount)
+        .where(
+            UserAccount.id == user_id,
+            or_(UserAccount.tokens_valid_after.is_(None), UserAccount.tokens_valid_after < now),
+        )
+        .values(tokens_valid_after=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def revoke_all_refresh_tokens(session: AsyncSession, *, user_id: int, now: datetime) -> None:
+    """Sign out everywhere: every refresh token of the account, and its access tokens."""
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    await revoke_access_tokens(session, user_id=user_id, now=now)
 
 
 async def _revoke_family(
-    session: AsyncSession, family_id: str, *, now: datetime, reason: str | None
+    session: AsyncSession, token: RefreshToken, *, now: datetime, reason: str | None
 ) -> None:
     if reason is not None:
-        logger.warning("refresh token %s: revoking its family", reason, extra={"family": family_id})
+        logger.warning(
+            "refresh token %s: revoking its family", reason, extra={"family": token.family_id}
+        )
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    await revoke_access_tokens(session, user_id=token.user_id, now=now)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.models.identity import (
+    EMAIL_KEY_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     FULL_NAME_MAX_LENGTH,
     PHONE_MAX_LENGTH,
@@ -27,8 +29,40 @@ CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's ac
 # spec is read with); NUL is never part of an address.
 _ADDRESS_PART = r"[^@\s\x00\x85]+"
 EMAIL_PATTERN = re.compile(rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$")
-# Trimmed and lower-cased before it is stored or compared: that is what makes e-mails unique
-# regardless of case. The shape check is deliberately loose; ownership is what matters.
+# Unicode categories never part of an address people type: controls, format characters
+# (zero-width, bidi overrides: they make look-alikes of another account's address),
+# surrogates, private use and unassigned code points.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def normalize_email(email: str) -> str:
+    """How an address is stored and shown: trimmed, NFKC-normalized, lower-cased."""
+    return unicodedata.normalize("NFKC", email.strip()).lower()
+
+
+def email_key(email: str) -> str:
+    """The key an account is found, kept unique and throttled by (`user_account.email_key`,
+    compared byte for byte on every backend): NFKC, case-folded, NFKC again (Unicode's
+    NFKC_Casefold closure for what people type). `Victim@Example.com` and `VICTIM@example.com`
+    are one key; `victìm@example.com` is another, on MySQL too."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
+
+
+def _registrable_email(value: str) -> str:
+    """A new or changed address: no invisible characters, and still an address once
+    normalized (NFKC turns a full-width at sign into a second `@`)."""
+    if any(unicodedata.category(character) in _REFUSED_CATEGORIES for character in value):
+        raise ValueError("the e-mail contains control or invisible formatting characters")
+    normalized = normalize_email(value)
+    if not EMAIL_PATTERN.match(normalized) or len(normalized) > EMAIL_MAX_LENGTH:
+        raise ValueError("the e-mail is not an address once normalized (NFKC)")
+    if len(email_key(normalized)) > EMAIL_KEY_MAX_LENGTH:
+        raise ValueError("the e-mail is too long once case-folded")
+    return normalized
+
+
+# Trimmed, NFKC-normalized and lower-cased before it is stored; its `email_key` is what makes
+# e-mails unique. The shape check is deliberately loose; ownership is what matters.
 EmailAddress = Annotated[
     str,
     StringConstraints(
@@ -38,6 +72,7 @@ EmailAddress = Annotated[
         max_length=EMAIL_MAX_LENGTH,
         pattern=EMAIL_PATTERN.pattern,
     ),
+    AfterValidator(_registrable_email),
 ]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
 FullName = Annotated[str, trimmed(FULL_NAME_MAX_LENGTH)]
@@ -52,10 +87,6 @@ Phone = Annotated[
         pattern=r"^\+?[0-9()\-.]([0-9 ()\-.]*[0-9()\-.])?$",
     ),
 ]
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 class AccountRead(Schema):

@@ -22,6 +22,8 @@ from common.db.base import MYSQL_TABLE_ARGS, Base, TimestampMixin
 from common.db.types import binary_varchar, utcnow
 
 EMAIL_MAX_LENGTH = 254
+# Case folding may lengthen an address (`ß` -> `ss`); the key column has room for that.
+EMAIL_KEY_MAX_LENGTH = 320
 FULL_NAME_MAX_LENGTH = 200
 PHONE_MAX_LENGTH = 32
 # The largest balance DECIMAL(12,2) holds; the wallet refuses to go past it instead of
@@ -61,24 +63,33 @@ def _in(column: str, values: type[StrEnum]) -> str:
 
 
 class UserAccount(TimestampMixin, Base):
-    """A person who signs in. `email` is stored trimmed and lower-cased, which is what makes
-    its unique index case-insensitive on every backend."""
+    """A person who signs in. `email` is the address as shown (trimmed, NFKC, lower-case);
+    `email_key` (`common.identity.schemas.email_key`, compared byte for byte on MySQL too) is
+    what accounts are found, kept unique and throttled by, so no collation variant of an
+    address reaches another account.
+
+    `tokens_valid_after`: access tokens issued before this instant are refused (logout,
+    sign-out everywhere, a password change, a revoked refresh family, deactivation); it is
+    read with the role by the one lookup every authenticated request makes."""
 
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(_in("role", Role), name="role"),
         CheckConstraint("wallet_balance >= 0", name="wallet_balance_non_negative"),
+        Index(None, "email_key", unique=True),
         MYSQL_TABLE_ARGS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    email: Mapped[str] = mapped_column(binary_varchar(EMAIL_MAX_LENGTH), unique=True)
+    email_key: Mapped[str] = mapped_column(binary_varchar(EMAIL_KEY_MAX_LENGTH))
     full_name: Mapped[str] = mapped_column(String(FULL_NAME_MAX_LENGTH), index=True)
     phone: Mapped[str | None] = mapped_column(String(PHONE_MAX_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), index=True, default=Role.customer.value)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     wallet_balance: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
+    tokens_valid_after: Mapped[datetime | None]
 
 
 class RefreshToken(Base):

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 
 from common.config import Settings
-from common.identity.schemas import normalize_email
+from common.identity.schemas import email_key
 from common.identity.tokens import create_access_token
 from common.models.identity import Role, UserAccount
 from common.ops.database import open_bulk_database
@@ -53,7 +53,7 @@ async def admin_token(settings: Settings, email: str | None) -> str:
             UserAccount.role == Role.admin.value, UserAccount.is_active.is_(True)
         )
         if email is not None:
-            statement = statement.where(UserAccount.email == normalize_email(email))
+            statement = statement.where(UserAccount.email_key == email_key(email))
         admin = await session.scalar(statement.order_by(UserAccount.id).limit(1))
     if admin is None:
         raise ExportFailed(

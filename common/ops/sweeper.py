@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import cast
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import ColumnElement, Table, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
@@ -28,6 +28,7 @@ from common.db.base import Base
 from common.db.engine import Database
 from common.db.transaction import run_in_transaction
 from common.db.types import utcnow
+from common.identity.throttle import REGISTRATION
 from common.models.identity import IdempotencyRecord, LoginThrottle, TopUpStatus, WalletTopUp
 from common.models.inventory import ReservationStatus, StockReservation
 from common.models.orders import CustomerOrder, OrderStatus
@@ -100,7 +101,11 @@ async def _delete_claimed(
 
 
 async def sweep_batch(
-    session: AsyncSession, *, batch_size: int, login_window: timedelta
+    session: AsyncSession,
+    *,
+    batch_size: int,
+    login_window: timedelta,
+    register_window: timedelta | None = None,
 ) -> SweepResult:
     """One batch: up to `batch_size` rows of each kind."""
     now = utcnow()
@@ -153,20 +158,32 @@ async def sweep_batch(
         session, IdempotencyRecord, IdempotencyRecord.expires_at <= now, batch_size
     )
     # A window that ended counts nothing: the next failure starts a new one anyway.
-    throttles = await _delete_claimed(
-        session, LoginThrottle, LoginThrottle.window_started_at <= now - login_window, batch_size
+    # Registration counters share the table and have a window of their own.
+    registering = LoginThrottle.scope == REGISTRATION
+    ended = or_(
+        and_(~registering, LoginThrottle.window_started_at <= now - login_window),
+        and_(
+            registering, LoginThrottle.window_started_at <= now - (register_window or login_window)
+        ),
     )
+    throttles = await _delete_claimed(session, LoginThrottle, ended, batch_size)
     return SweepResult(len(orders), len(reservation_ids), idempotency, throttles, len(top_up_ids))
 
 
 async def sweep(database: Database, *, batch_size: int, settings: Settings) -> SweepResult:
     """Sweep until no batch comes back full; each batch is its own short transaction."""
     login_window = timedelta(seconds=settings.login_failure_window_seconds)
+    register_window = timedelta(seconds=settings.register_window_seconds)
     total = SweepResult()
     while True:
         result = await run_in_transaction(
             database.session_factory,
-            lambda session: sweep_batch(session, batch_size=batch_size, login_window=login_window),
+            lambda session: sweep_batch(
+                session,
+                batch_size=batch_size,
+                login_window=login_window,
+                register_window=register_window,
+            ),
             attempts=database.retry_attempts,
         )
         total += result

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from common.identity.access import Public
+from common.identity.router import client_address
 from common.identity.schemas import AccountRead
-from common.web import SessionDep, SettingsDep, problem_responses
+from common.web import SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.auth import service
 from sales_microservice.auth.schemas import Registration
 
@@ -17,11 +18,17 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
-    summary="Create a customer account",
-    responses=problem_responses(409, 422),
+    summary="Create a customer account (limited per client address: 429 beyond)",
+    responses=problem_responses(409, 422, 429),
 )
 async def register(
-    body: Registration, _public: Public, session: SessionDep, settings: SettingsDep
+    body: Registration,
+    _public: Public,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> AccountRead:
-    account = await service.register_customer(session, body, settings=settings)
+    account = await service.register_customer(
+        uow, body, address=client_address(request), settings=settings
+    )
     return AccountRead.model_validate(account)

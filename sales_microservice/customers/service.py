@@ -19,6 +19,7 @@ from common.identity.accounts import (
     flush_account,
     get_account,
     revoke_all_refresh_tokens,
+    set_email,
 )
 from common.models.identity import Role, UserAccount
 from common.models.orders import CustomerOrder
@@ -125,13 +126,12 @@ async def update_customer(
         account = await get_account(session, customer_id, for_update=True)
         if is_active:
             account.is_active = True
-    email = fields.get("email")
-    if (
-        email is not None
-        and email != account.email
-        and await find_account_by_email(session, email) is not None
-    ):
-        raise EmailExists(f"An account with {email} already exists.")
+    email = fields.pop("email", None)
+    if email is not None:
+        found = await find_account_by_email(session, email)
+        if found is not None and found.id != account.id:
+            raise EmailExists(f"An account with {email} already exists.")
+        set_email(account, email)
     for name, value in fields.items():
         setattr(account, name, value.value if isinstance(value, Role) else value)
     await flush_account(session, account.email)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, update
 
+from common.identity.schemas import email_key
 from common.models.identity import (
     Role,
     TopUpStatus,
@@ -41,12 +42,14 @@ async def seed_customers(store: DemoStore, password_hash: str) -> None:
     span = (store.history_end - first_history).total_seconds()
     for user_id in range(first_id, first_id + store.options.customers):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.{user_id}@example.com".lower()
         joined = first_history + timedelta(seconds=rng.uniform(0, span * 0.8))
         await store.writer.add(
             table_of(UserAccount),
             {
                 "id": user_id,
-                "email": f"{first}.{last}.{user_id}@example.com".lower(),
+                "email": email,
+                "email_key": email_key(email),
                 "full_name": f"{first} {last}",
                 "phone": f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
                 "password_hash": password_hash,

@@ -78,9 +78,12 @@ def test_access_token_carries_the_documented_claims(settings: Settings) -> None:
     assert claims["sub"] == "42"
     assert claims["role"] == "customer"
     assert claims["type"] == "access"
-    assert claims["exp"] - claims["iat"] == 15 * 60 == token.expires_in
+    assert claims["exp"] - int(claims["iat"]) == 15 * 60 == token.expires_in
+    # Issued-at to the microsecond: what a sign-out's `tokens_valid_after` is compared with.
+    assert claims["iat"] == round(now.timestamp(), 6)
     assert len(claims["jti"]) == 32
-    assert decode_access_token(token.token, settings) == 42
+    decoded = decode_access_token(token.token, settings)
+    assert (decoded.user_id, decoded.issued_at) == (42, now)
 
 
 async def test_me_returns_the_signed_in_account(
@@ -224,11 +227,11 @@ async def test_sign_in_without_form_fields_is_422(sales_client: AsyncClient) -> 
 # --- throttling --------------------------------------------------------------------------------
 
 
-async def test_failed_logins_are_throttled_per_account(
+async def test_failed_logins_are_throttled_per_account_and_address(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     account = await make_account(isolated_database, settings)
-    limit = settings.login_max_failures_per_account
+    limit = settings.login_max_failures_per_pair
     for _ in range(limit):
         assert (await sign_in(sales_client, account.email, "wrong-password")).status_code == 401
     blocked = await sign_in(sales_client, account.email)  # even the right password waits
@@ -245,9 +248,9 @@ async def test_unknown_email_is_throttled_like_a_real_one(
     ghost = unique_email("ghost")
     statuses = [
         (await sign_in(sales_client, ghost)).status_code
-        for _ in range(settings.login_max_failures_per_account + 1)
+        for _ in range(settings.login_max_failures_per_pair + 1)
     ]
-    assert statuses == [401] * settings.login_max_failures_per_account + [429]
+    assert statuses == [401] * settings.login_max_failures_per_pair + [429]
 
 
 async def test_failed_logins_are_throttled_per_address(
@@ -263,11 +266,11 @@ async def test_failed_logins_are_throttled_per_address(
     assert int(blocked.headers["retry-after"]) > 0
 
 
-async def test_success_resets_the_account_counter(
+async def test_success_resets_the_pair_counter(
     sales_client: AsyncClient, isolated_database: Database, settings: Settings
 ) -> None:
     account = await make_account(isolated_database, settings)
-    limit = settings.login_max_failures_per_account
+    limit = settings.login_max_failures_per_pair
     for _ in range(limit - 1):
         await sign_in(sales_client, account.email, "wrong-password")
     assert (await sign_in(sales_client, account.email)).status_code == 200
@@ -279,7 +282,7 @@ async def test_success_resets_the_account_counter(
 async def test_throttle_window_expires(isolated_database: Database, settings: Settings) -> None:
     account = await make_account(isolated_database, settings)
     uow = UnitOfWork(isolated_database)
-    strict = settings.model_copy(update={"login_max_failures_per_account": 1})
+    strict = settings.model_copy(update={"login_max_failures_per_pair": 1})
     with pytest.raises(InvalidCredentials):
         await login(uow, email=account.email, password="nope", address="10.0.0.1", settings=strict)
     with pytest.raises(TooManyLoginAttempts):

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.db import Base, build_engine
 from common.migrations import alembic_config
@@ -70,6 +71,20 @@ def test_revisions_form_one_line() -> None:
     assert len(script.get_bases()) == 1
 
 
+async def _insert_accounts(
+    connection: AsyncConnection, emails: dict[int, str], *, now: str
+) -> None:
+    """Accounts as an older revision's schema holds them (no column added since 0002)."""
+    await connection.execute(
+        text(
+            "INSERT INTO user_account (id, email, password_hash, full_name, role, "
+            "is_active, wallet_balance, created_at, updated_at) "
+            "VALUES (:id, :email, 'x', 'U', 'customer', 1, 0, :now, :now)"
+        ),
+        [{"id": id_, "email": email, "now": now} for id_, email in emails.items()],
+    )
+
+
 async def test_rating_counters_count_the_reviews_that_exist(
     backend_name: str, fresh_database_url: Callable[[str], Any]
 ) -> None:
@@ -80,14 +95,7 @@ async def test_rating_counters_count_the_reviews_that_exist(
     now = "2026-01-01 00:00:00"
     try:
         async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO user_account (id, email, password_hash, full_name, role, "
-                    "is_active, wallet_balance, created_at, updated_at) "
-                    "VALUES (:id, :email, 'x', 'U', 'customer', 1, 0, :now, :now)"
-                ),
-                [{"id": i, "email": f"u{i}@example.com", "now": now} for i in (1, 2, 3)],
-            )
+            await _insert_accounts(connection, {i: f"u{i}@example.com" for i in (1, 2, 3)}, now=now)
             await connection.execute(
                 text(
                     "INSERT INTO category (id, name, name_key, slug, created_at, updated_at) "
@@ -128,3 +136,26 @@ async def test_rating_counters_count_the_reviews_that_exist(
     finally:
         await engine.dispose()
     assert [tuple(row) for row in rows] == [(1, 2, 7), (2, 0, 0)]
+
+
+async def test_email_keys_are_filled_for_existing_accounts(
+    backend_name: str, fresh_database_url: Callable[[str], Any]
+) -> None:
+    """0010 gives every existing account its canonical key, and the key is then unique."""
+    url = await fresh_database_url(backend_name)
+    await migrate(url, "0009")
+    engine = build_engine(url, make_settings(url))
+    now = "2026-01-01 00:00:00"
+    try:
+        async with engine.begin() as connection:
+            await _insert_accounts(
+                connection, {1: "strasse@example.com", 2: "renée@example.com"}, now=now
+            )
+        await migrate(url)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(text("SELECT id, email_key FROM user_account ORDER BY id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, "strasse@example.com"), (2, "renée@example.com")]
