@@ -7,6 +7,7 @@ ledger reconciles on every node."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -24,7 +25,7 @@ from common.models.sales import Sale
 from tests.fixtures.clients import make_products
 from tests.fixtures.databases import make_settings
 from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
-from tests.fixtures.galera import ClusterDatabase
+from tests.fixtures.galera import ClusterDatabase, LocalCluster
 from tests.fixtures.ledgers import assert_ledgers_reconcile
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running
 from tests.fixtures.races import outcomes, sell_and_correct, sell_one
@@ -216,19 +217,25 @@ async def operator_connection(
         await engine.dispose()
 
 
-async def node_state(cluster: ClusterDatabase, node: int) -> str:
-    """`wsrep_local_state_comment` of one node: Synced, Donor/Desynced, Joining, Initialized."""
+async def node_status(cluster: ClusterDatabase, node: int, name: str) -> str:
     async with operator_connection(cluster, node) as connection:
-        row = await connection.execute(text("SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'"))
+        row = await connection.execute(text("SHOW GLOBAL STATUS LIKE :name"), {"name": name})
         return str(row.one()[1])
 
 
-async def wait_for_state(cluster: ClusterDatabase, node: int, wanted: str) -> None:
+async def wait_for_status(
+    cluster: ClusterDatabase,
+    node: int,
+    wanted: str,
+    name: str = "wsrep_local_state_comment",
+) -> None:
+    """Until the node's status `name` reads `wanted`; the state (Synced, Donor/Desynced,
+    Joining, Initialized) by default."""
     for _ in range(300):
-        if await node_state(cluster, node) == wanted:
+        if await node_status(cluster, node, name) == wanted:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"node {node} never reached {wanted}: {await node_state(cluster, node)}")
+    raise AssertionError(f"node {node}'s {name} never became {wanted}")
 
 
 async def test_a_node_cut_off_from_the_cluster_answers_unavailable_while_the_others_sell(
@@ -241,7 +248,7 @@ async def test_a_node_cut_off_from_the_cluster_answers_unavailable_while_the_oth
         # every statement with 1047 until it is back.
         await connection.execute(text("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'"))
     try:
-        await wait_for_state(cluster_database, 3, "Initialized")
+        await wait_for_status(cluster_database, 3, "Initialized")
         node3 = httpx.AsyncClient(base_url=replicas.products[1].url, timeout=30)
         node1 = httpx.AsyncClient(base_url=replicas.sales[0].url, timeout=30)
         async with node3, node1:
@@ -260,7 +267,96 @@ async def test_a_node_cut_off_from_the_cluster_answers_unavailable_while_the_oth
     finally:
         async with operator_connection(cluster_database, 3) as connection:
             await connection.execute(text("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'"))
-    await wait_for_state(cluster_database, 3, "Synced")
+    await wait_for_status(cluster_database, 3, "Synced")
     async with cluster_database.databases[2].session_factory() as session:
         stock = await session.scalar(select(Product.stock_on_hand).where(Product.id == product))
     assert stock == 4  # the sale made while it was away reached it when it came back
+
+
+async def test_a_node_killed_mid_load_rejoins_by_ist_and_every_node_agrees(
+    replicas: ClusterReplicas, cluster_database: ClusterDatabase, galera: LocalCluster
+) -> None:
+    # A product (of a category) of its own for each client: the conflicts here are the
+    # crash's, not a hot row's (that race is the tests above).
+    products = [
+        (await make_products(cluster_database.settings, cluster_database.first, 100_000))[0]
+        for _ in range(6)
+    ]
+    headers = await admin_headers(cluster_database)
+    log_before = len(galera.error_log(3))
+    # (phase the request started in: before, down (killed, not yet evicted), evicted, rejoining,
+    # after; node its service is connected to, kind, product, response)
+    seen: list[tuple[str, int, str, int, httpx.Response]] = []
+    phase = "before"
+    stop = asyncio.Event()
+
+    async def load(process: ServiceProcess, node: int, kind: str, product: int) -> None:
+        path, body = (
+            (f"{API}/sales", {"product_id": product, "quantity": 1})
+            if kind == "sale"
+            else (
+                f"{API}/products/{product}/inventory/adjustments",
+                {"delta": -1, "kind": "correction"},
+            )
+        )
+        async with httpx.AsyncClient(base_url=process.url, timeout=60) as client:
+            while not stop.is_set():
+                started_in = phase
+                response = await client.post(path, json=body, headers=headers)
+                seen.append((started_in, node, kind, product, response))
+                if response.status_code >= 500:
+                    await asyncio.sleep(0.05)  # as a client would back off, not spin
+
+    async def crash_and_rejoin() -> None:
+        nonlocal phase
+        await asyncio.sleep(3)
+        await galera.kill(3)
+        phase = "down"
+        # Writes pause until the others evict the silent node (evs.suspect_timeout), then go on.
+        await wait_for_status(cluster_database, 1, "2", "wsrep_cluster_size")
+        phase = "evicted"
+        await asyncio.sleep(4)
+        phase = "rejoining"
+        await galera.rejoin(3)
+        phase = "after"
+        await asyncio.sleep(3)
+        stop.set()
+
+    await asyncio.gather(
+        crash_and_rejoin(),
+        load(replicas.sales[0], 1, "sale", products[0]),
+        load(replicas.sales[0], 1, "sale", products[1]),
+        load(replicas.sales[1], 2, "sale", products[2]),
+        load(replicas.sales[1], 2, "sale", products[3]),
+        load(replicas.products[0], 2, "correction", products[4]),
+        load(replicas.products[1], 3, "correction", products[5]),
+    )
+
+    # Every answer is a success or a documented problem, never a 500.
+    for *_, response in seen:
+        if response.status_code != 201:
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] in {"database_unavailable", "database_busy"}
+    by = Counter((started_in, node, r.status_code) for started_in, node, *_, r in seen)
+    # Once node 3 was out of the cluster, both other nodes kept selling, with errors bounded...
+    for node in (1, 2):
+        assert by["evicted", node, 201] > 0
+        failed = sum(n for (p, o, status), n in by.items() if o == node and status != 201)
+        assert failed <= sum(n for (p, o, _), n in by.items() if o == node) // 50, by
+    # ... and the service on node 3 answered 503 fast, then served again once it rejoined.
+    assert by["down", 3, 201] + by["evicted", 3, 201] == 0 < by["evicted", 3, 503]
+    assert by["after", 3, 201] > 0
+    rejoined = galera.error_log(3)[log_before:]
+    assert "IST received" in rejoined
+    assert "SST completed on joiner" not in rejoined
+    out = Counter(product for *_, product, r in seen if r.status_code == 201)
+    sold = sum(1 for _, _, kind, _, r in seen if kind == "sale" and r.status_code == 201)
+    for database in cluster_database.databases:
+        async with database.session_factory() as session:
+            stock = dict(
+                (await session.execute(select(Product.id, Product.stock_on_hand))).tuples().all()
+            )
+            assert await session.scalar(select(func.count(Sale.id))) == sold
+        assert stock == {product: 100_000 - out[product] for product in products}
+    await assert_every_node_reconciles(cluster_database)
