@@ -54,8 +54,13 @@ class Settings(BaseSettings):
     # statement waiting on a row lock ends in the server's 1205 (and a rerun), not here.
     db_read_timeout: float = Field(default=60.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    # Bounded retries of a unit of work that hit a deadlock or lock-wait timeout.
+    # Bounded retries of a unit of work that hit a deadlock or lock-wait timeout (on Galera,
+    # also a certification failure between nodes: docs/scaling.md says how many to allow).
     db_retry_attempts: int = Field(default=5, ge=1, le=50)
+    # Galera: `wsrep_sync_wait` for every connection (1 = a read first waits until this node
+    # has applied what the cluster committed before it, so a client that wrote through one
+    # node reads it back through another). 0 sends nothing (plain MySQL/MariaDB).
+    db_wsrep_sync_wait: int = Field(default=0, ge=0, le=15)
 
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.clients",
     "tests.fixtures.dashboard",
+    "tests.fixtures.galera",
 ]

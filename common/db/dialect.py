@@ -14,7 +14,8 @@ Services build statements with these helpers and never branch on the dialect the
   writer that loses the race gets "database is locked", which `is_retryable` accepts.
   `begin_writing(session, table, ids)` makes a check-then-write sequence start with the write
   lock on SQLite, as the row locks that follow it do on MySQL.
-- `is_retryable` / `is_unavailable`: classify driver errors (deadlock, lock wait, lost server).
+- `is_retryable` / `is_unavailable`: classify driver errors (deadlock, lock wait and Galera's
+  certification failure; lost server, and a Galera node that is not synced).
 - `violates_unique(error, table, column)`: an INSERT/UPDATE lost a race on a unique key.
 """
 
@@ -51,6 +52,11 @@ CR_SERVER_LOST = 2013
 # The server refusing a new connection because it has `max_connections` already: as
 # unavailable as a server that is down, and as temporary (503, not 500).
 ER_CON_COUNT_ERROR = 1040
+# A Galera node that is not synced with its cluster (joining, donating, or cut off from the
+# primary component) refuses every statement with "WSREP has not yet prepared node for
+# application use": that node is unavailable, not the request wrong. (A certification
+# failure, two nodes committing conflicting writes, arrives as the deadlock error 1213.)
+ER_UNKNOWN_COM_ERROR = 1047
 _CONNECTION_LOST = {
     2002,
     CR_CONN_HOST_ERROR,
@@ -59,6 +65,7 @@ _CONNECTION_LOST = {
     CR_SERVER_LOST,
     2055,
     ER_CON_COUNT_ERROR,
+    ER_UNKNOWN_COM_ERROR,
 }
 
 

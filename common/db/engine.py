@@ -137,6 +137,8 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
     if parsed.get_backend_name() == "mysql":
         query = dict(parsed.query)
         query.setdefault("charset", "utf8mb4")
+        if settings.db_wsrep_sync_wait:
+            query["init_command"] = f"SET SESSION wsrep_sync_wait = {settings.db_wsrep_sync_wait}"
         parsed = parsed.set(query=query)
         connect_options: dict[str, Any] = (
             {

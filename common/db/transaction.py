@@ -1,4 +1,5 @@
-"""Run a unit of work in its own transaction, retrying it on deadlock and lock-wait errors."""
+"""Run a unit of work in its own transaction, retrying it on deadlock and lock-wait errors
+(on Galera also certification failures, which arrive as deadlocks)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from common.db.dialect import is_retryable, violates_unique
 from common.errors import AppError
 
 T = TypeVar("T")
+# The longest pause between two attempts (reached from the sixth attempt on).
+BACKOFF_CAP_SECONDS = 0.5
 logger = logging.getLogger(__name__)
 
 
@@ -45,8 +48,10 @@ async def run_in_transaction(
                         "error_code": getattr(error.orig, "args", [None])[0],
                     },
                 )
-        # Jittered exponential backoff so the contenders do not collide again in step.
-        await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+        # Jittered exponential backoff so the contenders do not collide again in step, capped
+        # so that a cluster's larger budget (docs/scaling.md) waits seconds, not minutes.
+        pause = min(BACKOFF_CAP_SECONDS, 0.01 * 2**attempt)
+        await asyncio.sleep(random.uniform(0, pause))  # noqa: S311
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -26,6 +26,7 @@ from tests.fixtures.databases import Backend
 from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
 from tests.fixtures.ledgers import assert_ledgers_reconcile
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running
+from tests.fixtures.races import outcomes, sell_and_correct
 
 pytestmark = pytest.mark.mysql_only
 
@@ -54,23 +55,9 @@ async def test_sales_and_corrections_on_two_replicas_each_never_oversell(
         round_robin(*replicas.sales) as sales,
         round_robin(*replicas.products) as products,
     ):
+        responses = await sell_and_correct(sales, products, product, headers, 90)
 
-        async def sell() -> httpx.Response:
-            body = {"product_id": product, "quantity": 1}
-            return await sales.next().post(f"{API}/sales", json=body, headers=headers)
-
-        async def correct() -> httpx.Response:
-            client = products.next()
-            return await client.post(
-                f"{API}/products/{product}/inventory/adjustments",
-                json={"delta": -1, "kind": "correction"},
-                headers=headers,
-            )
-
-        responses = await asyncio.gather(*(sell() if i % 3 else correct() for i in range(90)))
-
-    outcomes = Counter((r.status_code, r.json().get("code", "")) for r in responses)
-    assert outcomes == {(201, ""): 30, (409, "insufficient_stock"): 60}
+    assert outcomes(responses) == {(201, ""): 30, (409, "insufficient_stock"): 60}
     async with committed_database.session_factory() as session:
         stock = await session.scalar(select(Product.stock_on_hand).where(Product.id == product))
         sold = await session.scalar(select(func.coalesce(func.sum(Sale.quantity), 0)))
