@@ -12,6 +12,7 @@ from common.web import create_app
 from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
+from sales_microservice.events.router import router as events_router
 from sales_microservice.exports.router import router as exports_router
 from sales_microservice.orders.router import customer_orders_router, orders_router
 from sales_microservice.payments.router import router as payments_router
@@ -54,6 +55,11 @@ TAGS = [
         "description": "Orders, customers, sales and wallet entries as streamed CSV or XLSX "
         "files. Admins only.",
     },
+    {
+        "name": "events",
+        "description": "The outbox: every business event, written in the transaction of its "
+        "change, read as a log with a keyset cursor (docs/events.md). Admins only.",
+    },
 ]
 
 DESCRIPTION = """
@@ -80,6 +86,7 @@ def build_app(**overrides: Any) -> FastAPI:
             sales_router,
             analytics_router,
             exports_router,
+            events_router,
         ],
         root_routers=[auth_router],
         tags=TAGS,
