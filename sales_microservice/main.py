@@ -13,6 +13,7 @@ from sales_microservice.analytics.router import router as analytics_router
 from sales_microservice.auth.router import router as registration_router
 from sales_microservice.customers.router import router as customers_router
 from sales_microservice.dashboard.router import router as dashboard_router
+from sales_microservice.events.router import router as events_router
 from sales_microservice.exports.router import router as exports_router
 from sales_microservice.orders.router import customer_orders_router, orders_router
 from sales_microservice.payments.router import router as payments_router
@@ -60,6 +61,11 @@ TAGS = [
         "description": "Orders, customers, sales and wallet entries as streamed CSV or XLSX "
         "files. Admins only.",
     },
+    {
+        "name": "events",
+        "description": "The outbox: every business event, written in the transaction of its "
+        "change, read as a log with a keyset cursor (docs/events.md). Admins only.",
+    },
 ]
 
 DESCRIPTION = """
@@ -86,6 +92,7 @@ def build_app(**overrides: Any) -> FastAPI:
             sales_router,
             analytics_router,
             exports_router,
+            events_router,
         ],
         root_routers=[auth_router, dashboard_router],
         tags=TAGS,

@@ -1,6 +1,13 @@
 """Every model module is imported here, so `Base.metadata` knows the whole schema."""
 
 from common.models.catalog import Category, Product, ProductStatus
+from common.models.events import (
+    DeliveryStatus,
+    OutboxEvent,
+    SubscriptionStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from common.models.identity import (
     IdempotencyRecord,
     LoginThrottle,
@@ -26,6 +33,7 @@ from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 __all__ = [
     "Category",
     "CustomerOrder",
+    "DeliveryStatus",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginThrottle",
@@ -33,6 +41,7 @@ __all__ = [
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",
+    "OutboxEvent",
     "Product",
     "ProductStatus",
     "RefreshToken",
@@ -46,9 +55,12 @@ __all__ = [
     "SalesDailyCategory",
     "StockReservation",
     "StockReservationItem",
+    "SubscriptionStatus",
     "TopUpStatus",
     "UserAccount",
     "WalletEntry",
     "WalletEntryKind",
     "WalletTopUp",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -1,6 +1,7 @@
-"""Booking sales and refunds: the stock movement, the `sale` row and the `sales_daily` rollup,
-in the caller's transaction. Every sale in the system (HTTP, orders, refunds, demo data) goes
-through `_book`, so analytics see everything exactly once."""
+"""Booking sales and refunds: the stock movement, the `sale` row, the `sales_daily` rollup and
+the `sale.recorded` / `sale.refunded` event, in the caller's transaction. Every sale in the
+system (HTTP, orders, refunds, demo data) goes through `_book`, so analytics see everything
+exactly once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db.dialect import accumulate
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput
+from common.events.outbox import emit, entity
+from common.events.types import EventType
 from common.inventory.availability import LockedStock, lock_stock
 from common.inventory.errors import ProductNotFound
 from common.inventory.ledger import record_movement, refuse_if_short
@@ -192,6 +195,11 @@ async def _book(
         locked=product,
     )
     await _add_to_rollup(session, sale)
+    emit(
+        session,
+        EventType.SALE_RECORDED if kind is SaleKind.sale else EventType.SALE_REFUNDED,
+        entity(sale),
+    )
     return sale
 
 
