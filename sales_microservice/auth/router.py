@@ -23,5 +23,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 async def register(
     body: Registration, _public: Public, session: SessionDep, settings: SettingsDep
 ) -> AccountRead:
+    """Public. Creates a customer (never an admin) with an empty wallet; an e-mail that is
+    already registered, in any case, is 409 `email_exists`. Sign in afterwards at
+    `POST /auth/token`."""
     account = await service.register_customer(session, body, settings=settings)
     return AccountRead.model_validate(account)
