@@ -39,6 +39,15 @@ def client_address(request: Request) -> str:
     response_model=TokenResponse,
     summary="Sign in (OAuth2 password flow)",
     responses=problem_responses(401, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "ada@example.com", "password": "correct horse battery"}
+                }
+            }
+        }
+    },
 )
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -47,6 +56,9 @@ async def issue_token(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> TokenResponse:
+    """A form (`username` = e-mail, `password`), as OAuth2's password flow sends it. Returns
+    a short-lived access token (send it as `Authorization: Bearer <token>`) and a single-use
+    refresh token. Wrong credentials are 401; repeated failures are throttled (429)."""
     return await login(
         uow,
         email=form.username,

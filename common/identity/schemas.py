@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.models.identity import (
@@ -90,6 +90,24 @@ Phone = Annotated[
 
 
 class AccountRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "email": "ada@example.com",
+                    "full_name": "Ada Lovelace",
+                    "phone": "+44 20 7946 0958",
+                    "role": "customer",
+                    "is_active": True,
+                    "wallet_balance": "0.00",
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "updated_at": "2026-03-01T09:30:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     email: str
     full_name: str
@@ -102,6 +120,20 @@ class AccountRead(Schema):
 
 
 class TokenResponse(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3IiwidHlwIjoiYWNjZXNzIn0.c2ln",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "refresh_token": "Zk1hY3Jvc3MtcmVmcmVzaC10b2tlbi1leGFtcGxl",
+                    "refresh_expires_in": 1209600,
+                }
+            ]
+        }
+    )
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, no secret)
     expires_in: int = Field(description="Seconds until the access token expires")

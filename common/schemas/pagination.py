@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ItemT = TypeVar("ItemT")
 
@@ -14,7 +14,27 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+def item_example(page: type[BaseModel]) -> dict[str, Any] | None:
+    """The first documented example of a page's item model (`Page[ProductRead]` ->
+    `ProductRead`'s), if it has one."""
+    for item in get_args(page.model_fields["items"].annotation):
+        extra = getattr(item, "model_config", {}).get("json_schema_extra")
+        if isinstance(extra, dict) and extra.get("examples"):
+            example: dict[str, Any] = extra["examples"][0]
+            return example
+    return None
+
+
+def _page_example(schema: dict[str, Any], page: type[BaseModel]) -> None:
+    example = item_example(page)
+    if example is not None:
+        schema["examples"] = [{"items": [example], "total": 1, "limit": DEFAULT_LIMIT, "offset": 0}]
+
+
 class Page(BaseModel, Generic[ItemT]):
+    # A page of items with examples documents a page of one of them.
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
     items: Sequence[ItemT]
     total: int = Field(ge=0)
     limit: int = Field(ge=1, le=MAX_LIMIT)

@@ -40,20 +40,24 @@ _EXAMPLES = {
     400: ("bad_request", "Bad request", "The body is not valid JSON."),
     401: (
         "unauthenticated",
-        "Unauthenticated",
+        "Authentication required",
         "Send an access token: Authorization: Bearer <token>.",
     ),
-    403: ("forbidden", "Forbidden", "Only an admin may do this."),
+    403: ("forbidden", "Not allowed for this account", "Only an admin may do this."),
     404: ("not_found", "Resource not found", "No product with id 42."),
-    409: ("conflict", "Conflict with the current state", "The SKU is already taken."),
+    409: ("sku_exists", "A product with this SKU exists", "SKU MUG-BLUE-350 is taken."),
     413: (
         "payload_too_large",
         "Payload too large",
         "The request body is larger than the limit of 1048576 bytes.",
     ),
     415: ("unsupported_media_type", "Unsupported media type", "Send a CSV or XLSX file."),
-    422: ("validation_failed", "Validation failed", "#/price: Input should be greater than 0"),
-    429: ("too_many_requests", "Too many requests", "Too many failed sign-ins; retry later."),
+    422: (
+        "validation_failed",
+        "Request validation failed",
+        "#/price: Input should be greater than 0",
+    ),
+    429: ("too_many_login_attempts", "Too many failed logins", "Retry in 60 seconds."),
     503: (
         "database_unavailable",
         "Database unavailable",
@@ -142,6 +146,39 @@ def _is_problem(response: dict[str, Any]) -> bool:
     return all(schema in (None, _PROBLEM_REF) for schema in schemas)
 
 
+def _nullable(schema: dict[str, Any]) -> bool:
+    types = schema.get("type")
+    return {"type": "null"} in schema.get("anyOf", ()) or (
+        isinstance(types, list) and "null" in types
+    )
+
+
+def restore_nulls(example: Any, schema: dict[str, Any], components: dict[str, Any]) -> None:
+    """Put back the `null`s of required fields in an example.
+
+    FastAPI encodes the whole spec with `exclude_none`, which also drops `null` values inside
+    examples: a documented `"image_url": null` would vanish, and the example would then lack a
+    required field. A required, nullable property missing from an example can only be such a
+    `null`, so it is restored, at any depth."""
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[1], {})
+    if isinstance(example, list):
+        for item in example:
+            restore_nulls(item, schema.get("items", {}), components)
+        return
+    if not isinstance(example, dict):
+        return
+    properties: dict[str, Any] = schema.get("properties", {})
+    for name in schema.get("required", ()):
+        if name not in example and _nullable(properties.get(name, {})):
+            example[name] = None
+    for name, value in example.items():
+        if name in properties:
+            restore_nulls(value, properties[name], components)
+        for variant in properties.get(name, {}).get("anyOf", ()):
+            restore_nulls(value, variant, components)
+
+
 def operation_id(route: APIRoute | RouteContext) -> str:
     """The route function's name: what a generated client calls the operation."""
     return str(route.name)
@@ -177,6 +214,9 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
                 components.setdefault(name, definition)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        for definition in components.values():
+            for example in definition.get("examples", ()):
+                restore_nulls(example, definition, components)
         paths = schema.get("paths", {})
         for route in documented_routes(app):
             for method in route.methods or ():

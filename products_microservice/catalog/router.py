@@ -67,6 +67,8 @@ async def create_category(
     request: Request,
     response: Response,
 ) -> CategoryRead:
+    """Admins only. A name another category already has, in any case, is 409
+    `category_exists`; the answer's `Location` is the new category."""
     category = await service.create_category(session, payload)
     response.headers["Location"] = str(request.url_for("get_category", category_id=category.id))
     return category
@@ -118,6 +120,8 @@ async def list_products(
     sort: Annotated[ProductSort, Query(description="`-` sorts descending")] = "name",
     viewer: OptionalUser = None,
 ) -> Page[ProductRead]:
+    """Public. Filters combine (AND); `total` counts every match, `items` is one page of
+    them. `cost_price` is shown to admins only (null for everyone else)."""
     result = await service.list_products(session, filters, sort, page)
     result.items = [for_viewer(item, viewer) for item in result.items]
     return result
@@ -132,6 +136,8 @@ async def list_products(
 async def get_product(
     session: ReadSessionDep, product_id: ProductId, viewer: OptionalUser
 ) -> ProductRead:
+    """Public; archived products are still found by id (their history and sales keep them).
+    `cost_price` is shown to admins only."""
     return for_viewer(
         ProductRead.model_validate(await service.get_product(session, product_id)), viewer
     )
@@ -151,6 +157,9 @@ async def create_product(
     request: Request,
     response: Response,
 ) -> ProductRead:
+    """Admins only. The SKU is stored upper-case and must be unique (409 `sku_exists`); the
+    category must exist (422 `unknown_category`). A non-zero `initial_stock` is the product's
+    first movement in the inventory ledger, so its stock can be explained from day one."""
     product = await service.create_product(session, payload, actor=admin.actor)
     response.headers["Location"] = str(request.url_for("get_product", product_id=product.id))
     return ProductRead.model_validate(product)
@@ -165,6 +174,9 @@ async def create_product(
 async def update_product(
     session: SessionDep, product_id: ProductId, payload: ProductUpdate, _admin: AdminUser
 ) -> ProductRead:
+    """Admins only. Omitted fields stay as they are; `null` clears `description`,
+    `cost_price` and `image_url` and is refused elsewhere. Stock is not a field here: it
+    changes through `POST /products/{product_id}/inventory/adjustments`."""
     return ProductRead.model_validate(await service.update_product(session, product_id, payload))
 
 

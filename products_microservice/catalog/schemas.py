@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import ConfigDict, Field, computed_field
 
 from common.catalog.schemas import (
     CategoryDescription,
@@ -31,6 +31,10 @@ ProductSort = Literal[
 
 
 class CategoryCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Mugs", "description": "Ceramic and enamel"}]}
+    )
+
     name: CategoryName
     description: CategoryDescription | None = None
 
@@ -43,6 +47,23 @@ class CategoryUpdate(PatchSchema):
 
 
 class CategoryRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "Mugs",
+                    "slug": "mugs",
+                    "description": "Ceramic and enamel",
+                    "product_count": 12,
+                    "archived_product_count": 1,
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "updated_at": "2026-03-01T09:30:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     slug: str
@@ -60,6 +81,23 @@ class CategoryRef(Schema):
 
 
 class ProductCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "MUG-BLUE-350",
+                    "name": "Blue enamel mug, 350 ml",
+                    "description": "Dishwasher safe.",
+                    "category_id": 3,
+                    "price": "12.50",
+                    "cost_price": "4.20",
+                    "low_stock_threshold": 10,
+                    "initial_stock": 40,
+                }
+            ]
+        }
+    )
+
     sku: Sku
     name: ProductName
     description: ProductDescription | None = None
@@ -75,6 +113,9 @@ class ProductUpdate(PatchSchema):
     """Any subset of the product's fields. Stock is not here: it moves only through the
     inventory ledger."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"price": "11.90", "low_stock_threshold": 5}]}
+    )
     clearable = frozenset({"description", "cost_price", "image_url"})
 
     sku: Sku | None = None
@@ -89,6 +130,34 @@ class ProductUpdate(PatchSchema):
 
 
 class ProductRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "sku": "MUG-BLUE-350",
+                    "name": "Blue enamel mug, 350 ml",
+                    "description": "Dishwasher safe.",
+                    "category_id": 3,
+                    "category": {"id": 3, "name": "Mugs", "slug": "mugs"},
+                    "price": "12.50",
+                    "cost_price": "4.20",
+                    "image_url": None,
+                    "status": "active",
+                    "low_stock_threshold": 10,
+                    "stock_on_hand": 40,
+                    "reserved": 2,
+                    "available": 38,
+                    "stock_status": "in_stock",
+                    "rating_count": 5,
+                    "rating_average": "4.40",
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "updated_at": "2026-03-02T16:05:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     sku: str
     name: str

@@ -46,6 +46,10 @@ inventory_router = APIRouter(prefix="/inventory", tags=["inventory"])
 async def adjust_stock(
     uow: UnitOfWorkDep, product_id: ProductId, payload: AdjustmentCreate, admin: AdminUser
 ) -> MovementRead:
+    """Admins only. The change and the cached level are written together, guarded in SQL:
+    stock never goes below zero (409 `insufficient_stock`), and with `expected_on_hand` the
+    change applies only if that is still on hand (409 `stale_stock`). Returns the movement,
+    with the level right after it."""
     return await uow.run(
         lambda session: service.adjust_stock(session, product_id, payload, actor=admin.actor)
     )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from common.inventory.availability import StockStatus
 from common.inventory.levels import LevelInterval
@@ -23,6 +23,15 @@ _OUTGOING = {"damage"}
 
 class AdjustmentCreate(Schema):
     """Either `{delta, kind}` (a signed change) or `{set_to}` (a stock count)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"delta": 24, "kind": "restock", "reference": "PO-1042", "note": "Spring delivery"},
+                {"set_to": 61, "expected_on_hand": 64, "note": "Shelf count"},
+            ]
+        }
+    )
 
     delta: int | None = Field(
         default=None, ge=-MAX_STOCK, le=MAX_STOCK, description="Signed change, never 0"
@@ -57,6 +66,24 @@ class AdjustmentCreate(Schema):
 
 
 class MovementRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 318,
+                    "product_id": 42,
+                    "kind": "restock",
+                    "delta": 24,
+                    "quantity_after": 64,
+                    "reference": "PO-1042",
+                    "actor": "user:1",
+                    "note": "Spring delivery",
+                    "created_at": "2026-03-02T08:15:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     product_id: int
     kind: MovementKind

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.responses import Response
 
-from common.exports.http import csv_response, wants_csv
+from common.exports.files import CSV_MEDIA_TYPE, csv_text, mapping_rows
+from common.exports.http import CSV_RESPONSE, csv_response, wants_csv
 from sales_microservice.analytics.schemas import (
     CategoryReport,
     CategoryRevenue,
@@ -34,6 +35,15 @@ def negotiate(request: Request, report: Report, *, filename: str) -> Report | Re
     if not wants_csv(request):
         return report
     return csv_response(report_rows(report), filename=filename)
+
+
+def csv_responses(report: type[Report]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the CSV form of `report`, with its documented example as CSV (what
+    `negotiate` would send for it)."""
+    example = report.model_validate(report.model_json_schema()["examples"][0])
+    columns, values = mapping_rows(report_rows(example))
+    media = {"schema": {"type": "string"}, "example": csv_text(columns, values)}
+    return {200: {**CSV_RESPONSE[200], "content": {CSV_MEDIA_TYPE: media}}}
 
 
 def report_rows(

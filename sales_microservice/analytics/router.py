@@ -67,7 +67,12 @@ async def report_filter(
 FilterDep = Annotated[ReportFilter, Depends(report_filter)]
 
 
-@router.get("/revenue", response_model=RevenueReport, responses=RESPONSES)
+@router.get(
+    "/revenue",
+    response_model=RevenueReport,
+    summary="Revenue, refunds, cost, profit and units by day, week or month",
+    responses={**RESPONSES, **export.csv_responses(RevenueReport)},
+)
 async def revenue(
     request: Request,
     _admin: AdminUser,

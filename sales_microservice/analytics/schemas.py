@@ -5,7 +5,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from common.db.dialect import Interval
 from common.schemas import Schema
@@ -51,7 +52,51 @@ class RevenueSeries(Schema):
     buckets: list[BucketMetrics]
 
 
+def _metrics(revenue: str, refunds: str, cost: str, units: int, sales: int) -> JsonDict:
+    """Consistent figures for the examples: net, profit and margin follow from the others."""
+    net = Decimal(revenue) - Decimal(refunds)
+    profit = net - Decimal(cost)
+    margin = (profit * 100 / net).quantize(Decimal("0.01")) if net else None
+    return {
+        "revenue": revenue,
+        "refunds": refunds,
+        "net_revenue": str(net),
+        "cost": cost,
+        "profit": str(profit),
+        "margin": None if margin is None else str(margin),
+        "units": units,
+        "sales_count": sales,
+    }
+
+
 class RevenueReport(RevenueSeries):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-03-01",
+                    "end": "2026-03-02",
+                    "interval": "day",
+                    "totals": _metrics("62.40", "12.50", "16.80", 4, 3),
+                    "buckets": [
+                        {
+                            "start": "2026-03-01",
+                            "end": "2026-03-01",
+                            **_metrics("37.50", "12.50", "8.40", 2, 2),
+                        },
+                        {
+                            "start": "2026-03-02",
+                            "end": "2026-03-02",
+                            **_metrics("24.90", "0.00", "8.40", 2, 1),
+                        },
+                    ],
+                    "comparison": None,
+                    "change": None,
+                }
+            ]
+        }
+    )
+
     interval: Interval
     comparison: RevenueSeries | None = None
     change: MetricsChange | None = None

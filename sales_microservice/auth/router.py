@@ -28,6 +28,9 @@ async def register(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> AccountRead:
+    """Public. Creates a customer (never an admin) with an empty wallet; an e-mail that is
+    already registered, in any case, is 409 `email_exists`; more than the allowed registrations
+    from one client address in the window is 429. Sign in afterwards at `POST /auth/token`."""
     account = await service.register_customer(
         uow, body, address=client_address(request), settings=settings
     )

@@ -62,6 +62,10 @@ async def _run_once(
 async def create_order(
     body: OrderCreate, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
 ) -> JSONResponse:
+    """A customer orders for themselves; an admin names the `customer_id`. Prices are the
+    store's at this moment. The stock is reserved (all lines or none: 409
+    `insufficient_stock`) until `expires_at`; an order beyond the wallet's balance is 409
+    `insufficient_funds` and holds nothing. Send `Idempotency-Key` to retry safely."""
     return await _run_once(
         idempotency,
         scope="orders.create",
@@ -88,6 +92,11 @@ async def create_order(
 async def pay_order(
     order_id: OrderId, actor: CurrentUser, settings: SettingsDep, idempotency: IdempotencyDep
 ) -> JSONResponse:
+    """The order's customer or an admin. In one transaction: the wallet is debited (409
+    `insufficient_funds` if it cannot pay), the reserved stock becomes sales and the order
+    turns `paid`. An expired order is 409 `order_expired`, a settled one 409
+    `order_not_pending`. Send `Idempotency-Key` to retry safely."""
+
     async def work(session: AsyncSession) -> OrderRead:
         order = await service.pay_order(session, order_id, actor=actor, timezone=settings.timezone)
         return OrderRead.model_validate(order)
@@ -171,6 +180,8 @@ async def list_orders(
     responses=problem_responses(401, 404, 422),
 )
 async def read_order(order_id: OrderId, actor: CurrentUser, session: SessionDep) -> OrderRead:
+    """Its customer or an admin; another customer's order answers 404, as if it did not
+    exist. A pending order past `expires_at` reads `expired`."""
     return OrderRead.model_validate(await service.get_order(session, order_id, actor=actor))
 
 

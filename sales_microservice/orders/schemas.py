@@ -24,6 +24,18 @@ class OrderLine(StockLine):
 
 
 class OrderCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [{"product_id": 42, "quantity": 2}],
+                    "shipping_address": "12 Harbour Street, Bristol BS1 4QA",
+                    "notes": "Leave with the neighbour",
+                }
+            ]
+        }
+    )
+
     items: Annotated[
         list[OrderLine],
         Field(min_length=1, max_length=MAX_LINES),
@@ -53,6 +65,33 @@ class OrderItemRead(Schema):
 
 
 class OrderRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 77,
+                    "customer_id": 7,
+                    "status": "pending",
+                    "items": [
+                        {
+                            "product_id": 42,
+                            "quantity": 2,
+                            "unit_price": "12.50",
+                            "line_total": "25.00",
+                        }
+                    ],
+                    "total": "25.00",
+                    "shipping_address": "12 Harbour Street, Bristol BS1 4QA",
+                    "notes": "Leave with the neighbour",
+                    "reservation_id": 120,
+                    "expires_at": "2026-03-01T12:15:00Z",
+                    "created_at": "2026-03-01T12:00:00Z",
+                    "paid_at": None,
+                }
+            ]
+        }
+    )
+
     id: int
     customer_id: int
     status: OrderStatus = Field(

@@ -61,6 +61,8 @@ async def list_sales(
     end: Annotated[Instant | None, Query(description="Exclusive")] = None,
     sort: SaleSort = SaleSort.newest,
 ) -> Page[SaleRead]:
+    """Admins only. Sales and refunds, newest first unless `sort` says otherwise, filtered by
+    product, category, order and a `[start, end)` window of `sold_at`."""
     statement = service.list_sales_statement(
         product_id=product_id,
         category_id=category_id,

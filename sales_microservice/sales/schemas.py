@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from common.models.sales import SaleKind
 from common.schemas import Schema
@@ -20,6 +20,20 @@ MAX_QUANTITY = 1_000_000
 
 
 class SaleCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"product_id": 42, "quantity": 2},
+                {
+                    "product_id": 42,
+                    "quantity": 1,
+                    "unit_price": "11.90",
+                    "sold_at": "2026-03-01T12:00:00Z",
+                },
+            ]
+        }
+    )
+
     product_id: int = Field(ge=1, le=2_147_483_647)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: PositiveMoneyAmount | None = Field(
@@ -31,6 +45,29 @@ class SaleCreate(Schema):
 
 
 class SaleRead(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 901,
+                    "kind": "sale",
+                    "product_id": 42,
+                    "category_id": 3,
+                    "order_id": None,
+                    "refund_of_id": None,
+                    "quantity": 2,
+                    "unit_price": "12.50",
+                    "unit_cost": "4.20",
+                    "revenue": "25.00",
+                    "cost": "8.40",
+                    "sold_at": "2026-03-01T12:00:00Z",
+                    "business_date": "2026-03-01",
+                    "actor": "user:1",
+                }
+            ]
+        }
+    )
+
     id: int
     kind: SaleKind
     product_id: int

@@ -5,7 +5,9 @@ Properties checked over every operation of both specs: errors documented under
 operationIds that are the route functions' names, unique, never FastAPI's default
 `name_path_method`; 401 wherever a bearer token is read (optional sign-in included) and 403
 wherever a role is required, both worked out from the routes' dependencies, not from the spec
-itself; a relative `tokenUrl`.
+itself; a relative `tokenUrl`. The main operations (a client's first journey: sign in, the
+catalog, stock, sales, the revenue report, orders) also carry a summary, a description and an
+example on every request and response body, and every example matches its own schema.
 """
 
 from __future__ import annotations
@@ -34,6 +36,28 @@ SERVICES: dict[str, Callable[..., FastAPI]] = {
     "sales": build_sales_app,
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# What a client integrating with the shop calls first, by operationId.
+MAIN_OPERATIONS = {
+    "products": {
+        "issue_token",
+        "create_category",
+        "list_products",
+        "get_product",
+        "create_product",
+        "update_product",
+        "adjust_stock",
+    },
+    "sales": {
+        "issue_token",
+        "register",
+        "create_sale",
+        "list_sales",
+        "revenue",
+        "create_order",
+        "read_order",
+        "pay_order",
+    },
+}
 # Guards that refuse a signed-in caller for their role (or for acting on someone else).
 ROLE_GUARDS = {access.get_admin_user, access.get_self_or_admin}
 
@@ -41,6 +65,7 @@ ROLE_GUARDS = {access.get_admin_user, access.get_self_or_admin}
 @pytest.fixture(scope="module", params=list(SERVICES))
 def app(request: pytest.FixtureRequest) -> FastAPI:
     built: FastAPI = SERVICES[request.param](settings=make_settings("sqlite+aiosqlite://"))
+    built.state.name = request.param
     return built
 
 
@@ -154,3 +179,63 @@ def test_the_token_url_is_relative(app: FastAPI) -> None:
     scheme = app.openapi()["components"]["securitySchemes"]["OAuth2PasswordBearer"]
     assert scheme["flows"]["password"]["tokenUrl"] == "auth/token"
     assert "/auth/token" in {route.path for route in routes(app)}
+
+
+def examples_of(spec: dict[str, Any], media: dict[str, Any]) -> list[Any]:
+    """A body's documented examples: on the media type, else on its (referenced) schema."""
+    if "example" in media:
+        return [media["example"]]
+    if "examples" in media:
+        return [example["value"] for example in media["examples"].values()]
+    schema = media.get("schema", {})
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return list(schema.get("examples", []))
+
+
+def bodies(operation: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every body of an operation: its request body and each response's, by media type."""
+    for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+        yield f"request {media_type}", media
+    for status, response in operation["responses"].items():
+        for media_type, media in response.get("content", {}).items():
+            yield f"{status} {media_type}", media
+
+
+def test_main_operations_are_described_with_examples(app: FastAPI) -> None:
+    spec = app.openapi()
+    by_id = {operation["operationId"]: operation for _, operation in operations(spec)}
+    main = MAIN_OPERATIONS[app.state.name]
+    assert main <= set(by_id)
+    missing: list[str] = []
+    for operation_id in sorted(main):
+        operation = by_id[operation_id]
+        # FastAPI's fallback summary is the function's name in title case.
+        if operation.get("summary") in (None, "", operation_id.replace("_", " ").title()):
+            missing.append(f"{operation_id}: summary")
+        if len(operation.get("description", "")) < 40:
+            missing.append(f"{operation_id}: description")
+        for body, media in bodies(operation):
+            found = examples_of(spec, media)
+            check = validator(spec, media.get("schema", {}))
+            if not found:
+                missing.append(f"{operation_id} {body}: no example")
+            missing.extend(
+                f"{operation_id} {body}: example does not match the schema: {example}"
+                for example in found
+                if not check.is_valid(example)
+            )
+    assert missing == []
+
+
+def test_every_schema_example_matches_its_schema(app: FastAPI) -> None:
+    """Examples are documentation a client copies: each one must be a valid value (an example
+    inherited by a subclass with more fields would not be)."""
+    spec = app.openapi()
+    wrong = [
+        f"{name}: {example}"
+        for name, schema in spec["components"]["schemas"].items()
+        for example in schema.get("examples", [])
+        if not validator(spec, {"$ref": f"#/components/schemas/{name}"}).is_valid(example)
+    ]
+    assert wrong == []
