@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.config import Settings
 from common.db.types import utcnow
 from common.db.unit_of_work import UnitOfWork
-from common.errors import AppError, Conflict, NotFound, Unauthenticated
+from common.errors import AppError, Conflict, Forbidden, NotFound, Unauthenticated
 from common.identity.access import AccountDisabled
 from common.identity.passwords import hash_password, verify_password
 from common.identity.schemas import TokenResponse, email_key, normalize_email
 from common.identity.throttle import (
+    LoginKeys,
     count_attempt,
     forgive_attempt,
     login_keys,
@@ -59,10 +60,23 @@ class TooManyLoginAttempts(AppError):
     title = "Too many failed logins"
 
 
+class WrongPassword(Forbidden):
+    code = "wrong_password"
+    title = "The current password is not right"
+
+
 class TooManyRegistrations(AppError):
     status_code = 429
     code = "too_many_registrations"
     title = "Too many registrations from this address"
+
+
+def too_many_attempts(error: type[AppError], what: str, wait: int) -> AppError:
+    return error(
+        f"Too many {what}; try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -195,11 +209,7 @@ async def register_account(
         )
     )
     if wait is not None:
-        raise TooManyRegistrations(
-            f"Too many registrations from this address; try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-            retry_after=wait,
-        )
+        raise too_many_attempts(TooManyRegistrations, "registrations from this address", wait)
     password_hash = await hash_password(password, settings)
     return await uow.run(
         lambda session: add_account(
@@ -267,11 +277,7 @@ async def login(
 
     wait, account = await uow.run(count)
     if wait is not None:
-        raise TooManyLoginAttempts(
-            f"Too many failed logins; try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-            retry_after=wait,
-        )
+        raise too_many_attempts(TooManyLoginAttempts, "failed logins", wait)
     check = await verify_password(account.password_hash if account else None, password, settings)
     if account is None or not check.valid:
         raise InvalidCredentials("The e-mail or the password is wrong.")
@@ -291,6 +297,68 @@ async def login(
         return response
 
     return await uow.run(finish)
+
+
+async def check_own_password(
+    uow: UnitOfWork, *, user_id: int, password: str, address: str, settings: Settings
+) -> UserAccount:
+    """The signed-in caller's password, asked again before a change that needs it (a new
+    password, a new e-mail). Charged to the sign-in throttle exactly like a sign-in, so a
+    stolen access token is no faster a password oracle than `/auth/token`; `WrongPassword`
+    (403, not 401: the token itself is fine) when it is not right."""
+    now = utcnow()
+
+    async def charge(session: AsyncSession) -> tuple[int | None, UserAccount, LoginKeys]:
+        account = await get_account(session, user_id)
+        keys = login_keys(key=account.email_key, address=address, settings=settings)
+        wait = await count_attempt(
+            session,
+            keys.in_charge_order(),
+            window_seconds=settings.login_failure_window_seconds,
+            now=now,
+        )
+        return wait, account, keys
+
+    wait, account, keys = await uow.run(charge)
+    if wait is not None:
+        raise too_many_attempts(TooManyLoginAttempts, "wrong passwords", wait)
+    if not (await verify_password(account.password_hash, password, settings)).valid:
+        raise WrongPassword("The current password is not right.")
+    await uow.run(lambda session: forgive_attempt(session, keys))
+    return account
+
+
+async def change_password(
+    uow: UnitOfWork,
+    *,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    address: str,
+    settings: Settings,
+) -> TokenResponse:
+    """A new password, proved by the current one. Every session of the account ends (its
+    refresh tokens are revoked, its access tokens refused from now on); the caller gets new
+    tokens, issued at that same instant, so theirs goes on."""
+    await check_own_password(
+        uow, user_id=user_id, password=current_password, address=address, settings=settings
+    )
+    password_hash = await hash_password(new_password, settings)
+    now = utcnow()
+
+    async def change(session: AsyncSession) -> TokenResponse:
+        account = await get_account(session, user_id, for_update=True)
+        await session.execute(
+            update(UserAccount)
+            .where(UserAccount.id == user_id)
+            .values(password_hash=password_hash)
+            .execution_options(synchronize_session=False)
+        )
+        await revoke_all_refresh_tokens(session, user_id=user_id, now=now)
+        response, _ = await issue_tokens(session, account=account, settings=settings, now=now)
+        return response
+
+    return await uow.run(change)
 
 
 async def rotate_refresh_token(

@@ -11,12 +11,14 @@ from common.db.types import utcnow
 from common.identity.access import CurrentUser, Public
 from common.identity.accounts import (
     InvalidRefreshToken,
+    change_password,
     get_account,
     login,
+    revoke_all_refresh_tokens,
     revoke_refresh_token,
     rotate_refresh_token,
 )
-from common.identity.schemas import AccountRead, RefreshRequest, TokenResponse
+from common.identity.schemas import AccountRead, PasswordChange, RefreshRequest, TokenResponse
 from common.web.dependencies import SessionDep, SettingsDep, UnitOfWorkDep
 from common.web.openapi import problem_responses
 
@@ -109,3 +111,41 @@ async def logout(body: RefreshRequest, _public: Public, session: SessionDep) -> 
 )
 async def me(principal: CurrentUser, session: SessionDep) -> AccountRead:
     return AccountRead.model_validate(await get_account(session, principal.id))
+
+
+@router.post(
+    "/password",
+    response_model=TokenResponse,
+    summary="Change the password (the current one required); every other session ends",
+    description="Answers new tokens for the caller; every refresh and access token issued "
+    "to the account before is revoked. A wrong current password is 403 `wrong_password`, "
+    "counted like a failed sign-in (429 beyond); a common or repetitive new password is 422.",
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def change_own_password(
+    body: PasswordChange,
+    principal: CurrentUser,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> TokenResponse:
+    return await change_password(
+        uow,
+        user_id=principal.id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=client_address(request),
+        settings=settings,
+    )
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    response_model=None,
+    summary="Sign out everywhere: revoke every refresh and access token of the account",
+    responses=problem_responses(401),
+)
+async def logout_all(principal: CurrentUser, session: SessionDep) -> None:
+    await revoke_all_refresh_tokens(session, user_id=principal.id, now=utcnow())

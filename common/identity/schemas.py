@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from common.identity.password_policy import MIN_DISTINCT_CHARACTERS, weakness
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.models.identity import (
     EMAIL_KEY_MAX_LENGTH,
@@ -74,7 +75,30 @@ EmailAddress = Annotated[
     ),
     AfterValidator(_registrable_email),
 ]
-Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+
+
+def _not_weak(password: str) -> str:
+    reason = weakness(password)
+    if reason is not None:
+        raise ValueError(reason)
+    return password
+
+
+# A password being set (registration, an admin's new account, a change). The blocklist is a
+# rule a JSON schema cannot state: the description says it, and a refusal is a 422 naming
+# the field like any other invalid input.
+Password = Annotated[
+    str,
+    Field(
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="A new password: refused (422) when it is one of the most common "
+        f"passwords or has fewer than {MIN_DISTINCT_CHARACTERS} different characters",
+    ),
+    AfterValidator(_not_weak),
+]
+# A password being proved (only compared, never judged).
+CurrentPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 FullName = Annotated[str, trimmed(FULL_NAME_MAX_LENGTH)]
 Phone = Annotated[
     str,
@@ -143,3 +167,8 @@ class TokenResponse(Schema):
 
 class RefreshRequest(Schema):
     refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class PasswordChange(Schema):
+    current_password: CurrentPassword
+    new_password: Password

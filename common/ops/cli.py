@@ -30,6 +30,7 @@ from common.config import Settings, get_settings
 from common.db import run_in_transaction
 from common.errors import AppError
 from common.identity.accounts import create_or_promote_admin
+from common.identity.password_policy import weakness
 from common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from common.identity.schemas import EMAIL_PATTERN, normalize_email
 from common.imports.errors import ImportRejected
@@ -99,6 +100,10 @@ def _create_admin(args: argparse.Namespace) -> int:
             "characters",
             file=sys.stderr,
         )
+        return 2
+    weak = weakness(password)
+    if weak is not None:
+        print(f"error: {weak}", file=sys.stderr)
         return 2
     email = normalize_email(args.email)
     if not EMAIL_PATTERN.match(email):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from common.db.pagination import paginate
 from common.identity.access import AdminUser, SelfOrAdmin
+from common.identity.router import client_address
 from common.identity.schemas import AccountRead, CustomerId
 from common.models.identity import Role
 from common.schemas import Page, PageDep
@@ -68,12 +69,26 @@ async def read_customer(
 @router.patch(
     "/{customer_id}",
     response_model=AccountRead,
-    summary="Change an account (role and is_active: admin only)",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Change an account (role and is_active: admin only; your own e-mail: with your "
+    "current password)",
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def update_customer(
-    customer_id: CustomerId, body: CustomerUpdate, actor: SelfOrAdmin, uow: UnitOfWorkDep
+    customer_id: CustomerId,
+    body: CustomerUpdate,
+    actor: SelfOrAdmin,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
 ) -> AccountRead:
+    await service.confirm_own_email_change(
+        uow,
+        customer_id=customer_id,
+        changes=body,
+        actor=actor,
+        address=client_address(request),
+        settings=settings,
+    )
     account = await uow.run(
         lambda session: service.update_customer(
             session, customer_id=customer_id, changes=body, actor=actor

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from common.identity.schemas import EmailAddress, FullName, Password, Phone
+from pydantic import Field
+
+from common.identity.schemas import CurrentPassword, EmailAddress, FullName, Password, Phone
 from common.models.identity import Role
 from common.schemas.base import PatchSchema, Schema
 
@@ -15,7 +17,8 @@ class CustomerCreate(Schema):
 
 class CustomerUpdate(PatchSchema):
     """Only the fields sent are changed. `role` and `is_active` are for admins; the balance
-    changes only through the wallet. `phone: null` clears the phone."""
+    changes only through the wallet. `phone: null` clears the phone. Changing one's own
+    `email` needs `current_password` (an admin changing another account's does not)."""
 
     clearable = frozenset({"phone"})
 
@@ -24,3 +27,6 @@ class CustomerUpdate(PatchSchema):
     phone: Phone | None = None
     role: Role | None = None
     is_active: bool | None = None
+    current_password: CurrentPassword | None = Field(
+        default=None, description="Required to change your own e-mail; otherwise ignored"
+    )

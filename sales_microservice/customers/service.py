@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.config import Settings
 from common.db.dialect import begin_writing
 from common.db.types import utcnow
-from common.errors import Conflict, Forbidden
+from common.db.unit_of_work import UnitOfWork
+from common.errors import Conflict, Forbidden, InvalidInput
 from common.identity.access import Principal
 from common.identity.accounts import (
     EmailExists,
+    check_own_password,
     create_account,
     find_account_by_email,
     flush_account,
@@ -21,6 +23,7 @@ from common.identity.accounts import (
     revoke_all_refresh_tokens,
     set_email,
 )
+from common.identity.schemas import email_key
 from common.models.identity import Role, UserAccount
 from common.models.orders import CustomerOrder
 from common.orders.status import order_is_open
@@ -47,6 +50,11 @@ class LastAdmin(Conflict):
 class FieldNotAllowed(Forbidden):
     code = "field_not_allowed"
     title = "Field may only be changed by an admin"
+
+
+class CurrentPasswordRequired(InvalidInput):
+    code = "current_password_required"
+    title = "Changing your own e-mail needs your current password"
 
 
 def customer_search(
@@ -110,10 +118,39 @@ async def _keep_an_admin(session: AsyncSession, account_id: int) -> None:
         raise LastAdmin("This is the last active admin; make another admin first.")
 
 
+async def confirm_own_email_change(
+    uow: UnitOfWork,
+    *,
+    customer_id: int,
+    changes: CustomerUpdate,
+    actor: Principal,
+    address: str,
+    settings: Settings,
+) -> None:
+    """Whoever holds an access token must not be able to move the account to an address of
+    their own (and then reset or take it over): changing one's own e-mail to another
+    address needs the current password, checked (and throttled) like a sign-in. An admin
+    changing another account's e-mail needs none."""
+    if changes.email is None or actor.id != customer_id:
+        return
+    if email_key(changes.email) == email_key(actor.email):
+        return
+    if changes.current_password is None:
+        raise CurrentPasswordRequired(
+            "Send current_password to change your e-mail.", fields=["current_password"]
+        )
+    await check_own_password(
+        uow, user_id=actor.id, password=changes.current_password, address=address, settings=settings
+    )
+
+
 async def update_customer(
     session: AsyncSession, *, customer_id: int, changes: CustomerUpdate, actor: Principal
 ) -> UserAccount:
+    """The changes sent; an e-mail change of one's own was confirmed first
+    (`confirm_own_email_change`)."""
     fields: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    fields.pop("current_password", None)
     forbidden = sorted(ADMIN_ONLY_FIELDS & fields.keys())
     if forbidden and not actor.is_admin:
         raise FieldNotAllowed(f"Only an admin may change {', '.join(forbidden)}.", fields=forbidden)

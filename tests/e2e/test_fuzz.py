@@ -21,9 +21,11 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from common.config import Settings
 from common.db import Database
 from tests.fixtures.access import Context, make_context
 from tests.fixtures.databases import migrated_backend
+from tests.fixtures.factories import bearer
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess
 
 Role = Literal["admin", "customer"]
@@ -39,6 +41,13 @@ class FuzzTarget:
     backend_name: str
     urls: dict[str, str]
     ctx: Context
+    settings: Settings
+
+
+# Operations whose success ends every session of the caller (identity hardening): fuzzed as
+# the context's idle account, with a token minted for the run, so the role under test keeps a
+# valid token for the operations after them.
+SESSION_ENDING = {"POST /auth/logout-all"}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +69,7 @@ async def fuzz_target(
             backend_name=backend_name,
             urls={name: process.url for name, process in processes.items()},
             ctx=ctx,
+            settings=backend.settings,
         )
     finally:
         for process in processes.values():
@@ -151,8 +161,9 @@ def fuzz_service(
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        caller = bearer(ctx.idle, target.settings) if operation.label in SESSION_ENDING else headers
         try:
-            fuzz_operation(operation, headers=headers, ctx=ctx, examples=examples, mode=mode)
+            fuzz_operation(operation, headers=caller, ctx=ctx, examples=examples, mode=mode)
         except Unsatisfiable:
             # Negative mode only: an operation with no parameters and no body has nothing
             # whose schema a request could break.

@@ -166,7 +166,7 @@ async def assert_refused_and_unchanged(
 
 
 # Secrets are hashed or looked up, never stored as text: a NUL there is just a wrong secret.
-SECRETS = {"password", "refresh_token"}
+SECRETS = {"password", "refresh_token", "current_password", "new_password"}
 
 
 def string_fields(body: dict[str, Any]) -> list[str]:

@@ -105,3 +105,16 @@ async def test_create_admin_without_a_password_or_a_terminal_refuses(
     assert code == 2
     assert "no password" in err
     assert await account_by_email(committed_database, "none@example.test") is None
+
+
+async def test_create_admin_refuses_a_common_password(
+    committed_database: Database, backend: Backend
+) -> None:
+    code, _, err = await run_cli(
+        backend.url,
+        "create-admin", "--email", "weak@example.test",
+        environment={"ADMIN_PASSWORD": "Password123"},
+    )  # fmt: skip
+    assert code == 2
+    assert "most common passwords" in err
+    assert await account_by_email(committed_database, "weak@example.test") is None
