@@ -277,6 +277,15 @@
   // A column: [title, what the cell shows, the raw value the CSV gets].
   const col = (title, show, raw = show) => [title, show, raw];
 
+  // plotly.js (4.7 MB) runs after this script: the data is asked for meanwhile, and every
+  // view awaits this before it draws.
+  const plotlyReady = new Promise((resolve, reject) => {
+    const script = document.getElementById("plotly-script");
+    if (window.Plotly) return resolve();
+    script.addEventListener("load", () => resolve());
+    script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+  });
+
   function plot(testId, traces, layout, points) {
     const element = byTestId(testId);
     Plotly.react(element, traces, { margin: { t: 10, r: 10, b: 40, l: 60 }, height: 260, ...layout }, PLOT_CONFIG);
@@ -409,6 +418,7 @@
       optional("customers", "/analytics/customers", series),
       optional("top-customers", "/analytics/customers/top", { ...period, limit: 10 }),
     ]);
+    await plotlyReady;
     const cmp = range.compare;
     setKpi("kpi-net-revenue", summary.net_revenue.value, fmtMoney(summary.net_revenue.value), summary.net_revenue.change, cmp, "summary");
     if (orders) {
@@ -621,6 +631,7 @@
       products(`/products/${productId}/inventory/levels`, { params: { interval: "day" } }),
       products(`/products/${productId}/inventory/movements`, { params: { limit: 25 } }),
     ]);
+    await plotlyReady;
     byTestId("stock-product").textContent = `${product.name} (${product.sku})`;
     const points = levels.points;
     plot(
