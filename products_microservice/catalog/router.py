@@ -48,7 +48,7 @@ async def list_categories(
     responses=problem_responses(404, 422),
 )
 async def get_category(
-    session: ReadSessionDep, category_id: CategoryId, _public: Public
+    session: SessionDep, category_id: CategoryId, _public: Public
 ) -> CategoryRead:
     return await service.get_category(session, category_id)
 
@@ -130,7 +130,7 @@ async def list_products(
     responses=problem_responses(404, 422),
 )
 async def get_product(
-    session: ReadSessionDep, product_id: ProductId, viewer: OptionalUser
+    session: SessionDep, product_id: ProductId, viewer: OptionalUser
 ) -> ProductRead:
     return for_viewer(
         ProductRead.model_validate(await service.get_product(session, product_id)), viewer
