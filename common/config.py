@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # has applied what the cluster committed before it, so a client that wrote through one
     # node reads it back through another). 0 sends nothing (plain MySQL/MariaDB).
     db_wsrep_sync_wait: int = Field(default=0, ge=0, le=15)
+    # Seconds `DATABASE_READ_URL`'s replica may trail its source before lists and reports read
+    # the primary instead (so do a replica that stopped replicating or cannot be reached).
+    read_replica_max_lag_seconds: float = Field(default=30.0, ge=0, le=86400)
 
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)

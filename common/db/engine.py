@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 
 from common.config import Settings
 from common.db.dialect import CR_CONN_HOST_ERROR, CR_SERVER_LOST
+from common.db.replica import ReplicaGuard
 
 
 def _ensure_sqlite_directory(url: URL) -> None:
@@ -179,6 +180,8 @@ class Database:
     read_session_factory: async_sessionmaker[AsyncSession]
     read_engine: AsyncEngine | None = None
     retry_attempts: int = 5
+    # Set with a replica: decides when its readers fall back to the primary.
+    replica_guard: ReplicaGuard | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -194,7 +197,19 @@ class Database:
             read_session_factory=build_session_factory(read_engine or engine),
             read_engine=read_engine,
             retry_attempts=settings.db_retry_attempts,
+            replica_guard=(
+                ReplicaGuard(read_engine, max_lag_seconds=settings.read_replica_max_lag_seconds)
+                if read_engine is not None
+                else None
+            ),
         )
+
+    async def reader(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for lists, reports and exports: the replica's while it keeps up within
+        `READ_REPLICA_MAX_LAG_SECONDS`, else (lagging, stopped, down) the primary's."""
+        if self.replica_guard is None or await self.replica_guard.usable():
+            return self.read_session_factory
+        return self.session_factory
 
     async def dispose(self) -> None:
         await self.engine.dispose()

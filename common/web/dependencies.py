@@ -44,8 +44,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session on the read replica when `DATABASE_READ_URL` is set, else on the primary."""
-    async with database_of(request).read_session_factory() as session:
+    """A session on the read replica when `DATABASE_READ_URL` is set and the replica keeps up,
+    else on the primary."""
+    async with (await database_of(request).reader())() as session:
         yield session
 
 

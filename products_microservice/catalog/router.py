@@ -48,7 +48,7 @@ async def list_categories(
     responses=problem_responses(404, 422),
 )
 async def get_category(
-    session: ReadSessionDep, category_id: CategoryId, _public: Public
+    session: SessionDep, category_id: CategoryId, _public: Public
 ) -> CategoryRead:
     return await service.get_category(session, category_id)
 
@@ -134,7 +134,7 @@ async def list_products(
     responses=problem_responses(404, 422),
 )
 async def get_product(
-    session: ReadSessionDep, product_id: ProductId, viewer: OptionalUser
+    session: SessionDep, product_id: ProductId, viewer: OptionalUser
 ) -> ProductRead:
     """Public; archived products are still found by id (their history and sales keep them).
     `cost_price` is shown to admins only."""

@@ -40,7 +40,7 @@ async def export_products(
     file_format: FormatDep,
 ) -> Response:
     return await stream_export(
-        service.product_batches(database.read_session_factory, filters),
+        service.product_batches(await database.reader(), filters),
         columns=service.PRODUCT_COLUMNS,
         file_format=file_format,
         filename=dated_filename("products", datetime.now(settings.timezone).date(), file_format),
@@ -62,7 +62,7 @@ async def export_movements(
     file_format: FormatDep,
 ) -> Response:
     return await stream_export(
-        service.movement_batches(database.read_session_factory, filters),
+        service.movement_batches(await database.reader(), filters),
         columns=service.MOVEMENT_COLUMNS,
         file_format=file_format,
         filename=dated_filename(

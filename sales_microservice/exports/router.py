@@ -64,7 +64,7 @@ async def export_orders(
     end: Annotated[Instant | None, Query(description="Placed before (exclusive)")] = None,
 ) -> Response:
     filters = OrderFilter(status=status, customer_id=customer_id, start=start, end=end)
-    batches = service.order_batches(database.read_session_factory, filters, actor=admin)
+    batches = service.order_batches(await database.reader(), filters, actor=admin)
     return await _send(
         batches,
         stem="orders",
@@ -92,9 +92,7 @@ async def export_customers(
     role: Role | None = None,
     is_active: bool | None = None,
 ) -> Response:
-    batches = service.customer_batches(
-        database.read_session_factory, q=q, role=role, is_active=is_active
-    )
+    batches = service.customer_batches(await database.reader(), q=q, role=role, is_active=is_active)
     return await _send(
         batches,
         stem="customers",
@@ -122,7 +120,7 @@ async def export_sales(
     end: End = None,
 ) -> Response:
     batches = service.sale_batches(
-        database.read_session_factory,
+        await database.reader(),
         product_id=product_id,
         category_id=category_id,
         order_id=order_id,
@@ -155,7 +153,7 @@ async def export_wallet_entries(
     end: End = None,
 ) -> Response:
     filters = service.WalletEntryFilter(customer_id=customer_id, kind=kind, start=start, end=end)
-    batches = service.wallet_entry_batches(database.read_session_factory, filters)
+    batches = service.wallet_entry_batches(await database.reader(), filters)
     return await _send(
         batches,
         stem="wallet-entries",

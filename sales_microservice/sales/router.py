@@ -11,7 +11,7 @@ from common.identity.access import AdminUser
 from common.models.sales import Sale
 from common.schemas import Page, PageDep
 from common.schemas.fields import Instant
-from common.web import ReadSessionDep, SettingsDep, UnitOfWorkDep, problem_responses
+from common.web import ReadSessionDep, SessionDep, SettingsDep, UnitOfWorkDep, problem_responses
 from sales_microservice.sales import service
 from sales_microservice.sales.schemas import IdQuery, SaleCreate, SaleId, SaleRead, SaleSort
 
@@ -80,5 +80,5 @@ async def list_sales(
     summary="Get a sale",
     responses=problem_responses(401, 403, 404),
 )
-async def get_sale(sale_id: SaleId, _admin: AdminUser, session: ReadSessionDep) -> Sale:
+async def get_sale(sale_id: SaleId, _admin: AdminUser, session: SessionDep) -> Sale:
     return await service.get_sale(session, sale_id)
