@@ -30,7 +30,7 @@ usage: ./docker-manager.sh <command>
                    var/dev-admin.txt) when there is none. DEV_VAR_DIR moves var/;
                    DEV_DEMO_OPTIONS passes seed-demo's size options.
   test [args]      create/refresh .venv from requirements.lock; ruff, mypy, pytest [args].
-                   Set TEST_MYSQL_URL=mysql+aiomysql://user:pass@host:3306/ to also test on MySQL.
+                   Set TEST_MYSQL_URL=mysql+asyncmy://user:pass@host:3306/ to also test on MySQL.
 
   lock [--upgrade] regenerate requirements.lock and requirements-runtime.lock from pyproject.toml
                    (hash-pinned; needs the package index). Run it after changing a dependency.
@@ -219,7 +219,7 @@ ensure_env_file() {
 APP_ENV=production
 JWT_SECRET=$secret
 MYSQL_PASSWORD=$db_password
-DATABASE_URL=mysql+aiomysql://ecommerce:$db_password@mariadb:3306/ecommerce
+DATABASE_URL=mysql+asyncmy://ecommerce:$db_password@mariadb:3306/ecommerce
 STORE_TIMEZONE=UTC
 # The dashboard (http://127.0.0.1:8001/dashboard/) calls the products API from the browser.
 PRODUCTS_PUBLIC_URL=http://127.0.0.1:8000

@@ -18,6 +18,7 @@ from bench import (
     import_products,
     orders,
     registration,
+    wrk_paths,
 )
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
@@ -34,6 +35,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "roll-forward": exports.roll_forward,
     # identity hardening: registrations hashed under the Argon2 cap
     "registration": registration.run,
+    # Load from wrk in its own process (issue 15): each path next to its two raw floors.
+    "wrk-product-read": wrk_paths.product_read,
 }
 
 
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     harness.add_arguments(parser)
-    for module in (api, analytics, catalog, import_products, argon2_cost, registration):
+    for module in (api, analytics, catalog, import_products, argon2_cost, registration, wrk_paths):
         module.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)

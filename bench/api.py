@@ -1,5 +1,5 @@
 """Request-path scenarios on the demo store: each endpoint of a service next to the raw
-Starlette + aiomysql app (`bench.raw_app`) doing the same SQL, both served the same way, and
+Starlette + asyncmy app (`bench.raw_app`) doing the same SQL, both served the same way, and
 the services' peak memory under load.
 """
 
@@ -121,7 +121,7 @@ async def _compare_reads(
     await _compare(
         args,
         title,
-        Contender("raw Starlette + aiomysql", RAW_APP, harness.get(path)),
+        Contender("raw Starlette + asyncmy", RAW_APP, harness.get(path)),
         Contender(api_name, PRODUCTS_APP, harness.get(lambda r: f"/api/v1{path(r)}")),
         target=0.5,
         concurrency=args.concurrency,

@@ -40,7 +40,7 @@ from common.ops.demo.options import DemoOptions
 from common.ops.demo.seed import seed_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVER_URL = "mysql+aiomysql://root@127.0.0.1:3306/"
+DEFAULT_SERVER_URL = "mysql+asyncmy://root@127.0.0.1:3306/"
 # One secret per run, shared by the services started here and the tokens minted here.
 JWT_SECRET = secrets.token_urlsafe(48)
 ADMIN_EMAIL = "bench-admin@example.com"

@@ -1,17 +1,25 @@
 """The baseline: a minimal Starlette app doing each benchmarked request's SQL with the raw
-aiomysql driver (no ORM, no validation, no auth, no middleware), the floor of what Python can
-do here. Served by the same uvicorn settings as the services (`bench.harness.running`), on
-the database named by `DATABASE_URL`.
+asyncmy driver, the services' own (no ORM, no validation, no auth, no middleware), the floor of
+what Python can do here. Served by the same uvicorn settings as the services
+(`bench.harness.running`), on the database named by `DATABASE_URL`.
+
+Two floors per path: the strict one (`/products/{id}`: the least SQL that answers), and under
+`/same/` the statements the service itself sends for that request, replayed verbatim, one
+transaction ended once (`tests/bench/test_same_statements.py` keeps them in sync by capturing
+both). The gap between the two is the SQL's cost; the gap to the service is the framework's.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-import aiomysql
+import asyncmy
+from asyncmy.cursors import DictCursor
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -73,14 +81,38 @@ PAYMENT = (
     "FROM user_account WHERE id = %s"
 )
 
+# The products service's read of one product (`GET /api/v1/products/{id}`, anonymous), as it
+# sends it: the product, its category and its active holds in one statement.
+SAME_PRODUCT_READ = (
+    "SELECT (SELECT coalesce(sum(stock_reservation_item.quantity), %s) AS coalesce_1 "
+    "FROM stock_reservation_item WHERE stock_reservation_item.product_id = product.id "
+    "AND stock_reservation_item.status = %s AND stock_reservation_item.expires_at > %s) "
+    "AS anon_1, product.id, product.sku, product.name, product.description, "
+    "product.category_id, product.price, product.cost_price, product.image_url, "
+    "product.status, product.low_stock_threshold, product.stock_on_hand, "
+    "product.rating_count, product.rating_total, product.created_at, product.updated_at, "
+    "category_1.id AS id_1, category_1.name AS name_1, category_1.name_key, category_1.slug, "
+    "category_1.description AS description_1, category_1.created_at AS created_at_1, "
+    "category_1.updated_at AS updated_at_1 FROM product LEFT OUTER JOIN category AS "
+    "category_1 ON category_1.id = product.category_id WHERE product.id = %s"
+)
+
 pool: Any = None
+# Statements the `/same/` routes sent, when a test sets it to a list.
+recorded: list[str] | None = None
+
+
+async def _execute(cursor: Any, statement: str, parameters: tuple[Any, ...]) -> Any:
+    if recorded is not None:
+        recorded.append(statement)
+    return await cursor.execute(statement, parameters)
 
 
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     global pool
     url = make_url(os.environ["DATABASE_URL"])
-    pool = await aiomysql.create_pool(
+    pool = await asyncmy.create_pool(
         host=url.host or "127.0.0.1",
         port=url.port or 3306,
         user=url.username or "root",
@@ -103,7 +135,7 @@ async def ready(_request: Request) -> Response:
 
 
 async def get_product(request: Request) -> Response:
-    async with pool.acquire() as connection, connection.cursor(aiomysql.DictCursor) as cursor:
+    async with pool.acquire() as connection, connection.cursor(DictCursor) as cursor:
         await cursor.execute(f"{PRODUCTS} WHERE p.id = %s", (int(request.path_params["id"]),))
         row = await cursor.fetchone()
         await connection.commit()
@@ -112,10 +144,23 @@ async def get_product(request: Request) -> Response:
     return JSONResponse(row)
 
 
+async def same_product_read(request: Request) -> Response:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    async with pool.acquire() as connection, connection.cursor(DictCursor) as cursor:
+        await _execute(
+            cursor, SAME_PRODUCT_READ, (0, "active", now, int(request.path_params["id"]))
+        )
+        row = await cursor.fetchone()
+        await connection.rollback()
+    if row is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return Response(json.dumps(row, default=str), media_type="application/json")
+
+
 async def list_products(request: Request) -> Response:
     limit = int(request.query_params.get("limit", 50))
     offset = int(request.query_params.get("offset", 0))
-    async with pool.acquire() as connection, connection.cursor(aiomysql.DictCursor) as cursor:
+    async with pool.acquire() as connection, connection.cursor(DictCursor) as cursor:
         await cursor.execute("SELECT COUNT(*) AS total FROM product WHERE status = 'active'")
         total = (await cursor.fetchone())["total"]
         await cursor.execute(
@@ -174,6 +219,7 @@ app = Starlette(
         Route("/ready", ready),
         Route("/products", list_products),
         Route("/products/{id:int}", get_product),
+        Route("/same/products/{id:int}", same_product_read),
         Route("/sales", record_sale, methods=["POST"]),
         Route("/orders", order_and_pay, methods=["POST"]),
     ],

@@ -49,14 +49,22 @@ ER_DUP_ENTRY = 1062
 # Client-side (CR_*) numbers that mean the server cannot be reached or the link dropped.
 CR_CONN_HOST_ERROR = 2003
 CR_SERVER_LOST = 2013
-# The server refusing a new connection because it has `max_connections` already: as
-# unavailable as a server that is down, and as temporary (503, not 500).
+# The server refusing work it would do once it can again: at `max_connections` (1040), at the
+# account's own MAX_USER_CONNECTIONS (1226), read-only (1290, e.g. a primary being switched
+# over) or shutting down (1053); or ending the link itself: killed (MariaDB's 1927) or idle past
+# `wait_timeout` (MySQL 8's 4031). As unavailable as a server that is down, and as temporary:
+# a 503 with Retry-After, never a 500.
 ER_CON_COUNT_ERROR = 1040
 # A Galera node that is not synced with its cluster (joining, donating, or cut off from the
 # primary component) refuses every statement with "WSREP has not yet prepared node for
 # application use": that node is unavailable, not the request wrong. (A certification
 # failure, two nodes committing conflicting writes, arrives as the deadlock error 1213.)
 ER_UNKNOWN_COM_ERROR = 1047
+ER_SERVER_SHUTDOWN = 1053
+ER_TOO_MANY_USER_CONNECTIONS = 1226
+ER_OPTION_PREVENTS_STATEMENT = 1290
+ER_CONNECTION_KILLED = 1927
+ER_CLIENT_INTERACTION_TIMEOUT = 4031
 _CONNECTION_LOST = {
     2002,
     CR_CONN_HOST_ERROR,
@@ -66,6 +74,11 @@ _CONNECTION_LOST = {
     2055,
     ER_CON_COUNT_ERROR,
     ER_UNKNOWN_COM_ERROR,
+    ER_SERVER_SHUTDOWN,
+    ER_TOO_MANY_USER_CONNECTIONS,
+    ER_OPTION_PREVENTS_STATEMENT,
+    ER_CONNECTION_KILLED,
+    ER_CLIENT_INTERACTION_TIMEOUT,
 }
 
 

@@ -1,14 +1,15 @@
-"""Engines and session factories for MySQL (aiomysql) and SQLite (aiosqlite)."""
+"""Engines and session factories for MySQL (asyncmy) and SQLite (aiosqlite)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiomysql
+import asyncmy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from common.config import Settings
-from common.db.dialect import CR_CONN_HOST_ERROR, CR_SERVER_LOST
+from common.db.dialect import CR_CONN_HOST_ERROR
 from common.db.replica import ReplicaGuard
+
+_log = logging.getLogger(__name__)
 
 
 def _ensure_sqlite_directory(url: URL) -> None:
@@ -47,81 +50,54 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-class _DeadlineConnection(aiomysql.Connection):  # type: ignore[misc]
-    """aiomysql's connection with a read timeout, which aiomysql lacks (PyMySQL has one).
-
-    A reply (a result set, or the OK of a commit, rollback or ping) that has not fully arrived
-    `read_timeout` seconds after the driver started waiting for it fails as a lost connection
-    (2013), the error a reset link raises: SQLAlchemy drops the connection, the request gets
-    a 503, and the pool opens fresh links afterwards. Without it, a database or network path
-    that goes silent mid-query (no reset, no answer) holds the request and its pool slot
-    until TCP itself gives up, which can take many minutes. It is a timeout in the driver,
-    not a cancelled request: the connection is closed before anything else sees it, in a
-    state SQLAlchemy already knows how to recover from. One timer per reply (the two methods
-    every reply is read through), not per packet: a per-read timer cost 20 us a statement.
-    """
-
-    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._deadline_seconds = read_timeout or None
-
-    async def _read_query_result(self, unbuffered: bool = False) -> Any:
-        try:
-            async with asyncio.timeout(self._deadline_seconds):
-                return await super()._read_query_result(unbuffered=unbuffered)
-        except TimeoutError as error:
-            raise self._lost() from error
-
-    async def _read_ok_packet(self) -> Any:
-        try:
-            async with asyncio.timeout(self._deadline_seconds):
-                return await super()._read_ok_packet()
-        except TimeoutError as error:
-            raise self._lost() from error
-
-    def _lost(self) -> aiomysql.OperationalError:
-        self.close()
-        return aiomysql.OperationalError(
-            CR_SERVER_LOST,
-            f"Lost connection to MySQL server during query (no reply in {self._deadline_seconds}s)",
-        )
-
-
-def _bounded_mysql_connect(
-    url: URL, timeout: float, read_timeout: float = 0
-) -> Callable[[], Awaitable[Any]]:
+def _bounded_mysql_connect(url: URL, timeout: float, read_timeout: float) -> Callable[[], Any]:
     """A connection factory for the pool whose whole connect is bounded by `timeout`.
 
-    aiomysql's `connect_timeout` covers only the TCP connect. A server, proxy or network path
-    that accepts the connection and then never completes the handshake would hold the
-    request (and its pool slot) forever; here the handshake and authentication count too.
+    asyncmy's `connect_timeout` covers only the TCP connect, and its `read_timeout` bounds
+    each wait for a reply. A server, proxy or network path that accepts the connection and then
+    never completes the handshake is given up on after `timeout` here, the handshake and
+    authentication included. Cancelling asyncmy mid-read closes its socket, so nothing leaks.
     """
     # The dialect's own translation of the URL, so driver flags (e.g. FOUND_ROWS) stay as
     # SQLAlchemy expects them.
     args, kwargs = url.get_dialect()().create_connect_args(url)
-    kwargs["connect_timeout"] = timeout
+    # asyncmy reads "no read timeout" as None; a reply that has not arrived in time closes
+    # the link and fails as a lost connection (2013), a 503.
+    kwargs.update(connect_timeout=timeout, read_timeout=read_timeout or None)
 
     async def connect() -> Any:
-        connection = _DeadlineConnection(*args, read_timeout=read_timeout, **kwargs)
+        # asyncmy's stub leaves `Connection.__init__` untyped.
+        connection = asyncmy.Connection(*args, **kwargs)  # type: ignore[no-untyped-call]
         try:
-            # `aiomysql.connect()` is exactly these two steps; holding the connection object
-            # lets a timed-out handshake close its socket instead of leaking it to the GC
-            # (aiomysql cleans up after errors, not after cancellation).
-            await asyncio.wait_for(connection._connect(), timeout=timeout)
+            await asyncio.wait_for(connection.connect(), timeout=timeout)
         except TimeoutError as error:
             connection.close()
             # The driver's own "cannot connect" error, so SQLAlchemy wraps it like every other
             # unreachable-server failure (and `is_unavailable` recognises it).
-            raise aiomysql.OperationalError(
+            raise asyncmy.errors.OperationalError(
                 CR_CONN_HOST_ERROR,
                 f"Can't connect to MySQL server on {url.host!r} (no handshake in {timeout}s)",
             ) from error
-        except BaseException:
-            connection.close()
-            raise
         return connection
 
     return connect
+
+
+def mysql_url(url: URL) -> URL:
+    """`url` on the driver the services use: asyncmy. `mysql+aiomysql://` URLs from existing
+    deployments keep working, mapped with a warning (aiomysql breaks under uvloop when the
+    server has closed a pooled connection, aiomysql issue 966)."""
+    if url.get_driver_name() == "aiomysql":
+        _log.warning(
+            "a database URL names the aiomysql driver, which is no longer used: connecting "
+            "with asyncmy instead; write mysql+asyncmy:// to silence this warning"
+        )
+        return url.set(drivername="mysql+asyncmy")
+    if url.get_driver_name() != "asyncmy":
+        raise ValueError(
+            f"unsupported MySQL driver {url.get_driver_name()!r}: use mysql+asyncmy://"
+        )
+    return url
 
 
 def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
@@ -140,16 +116,7 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
         query.setdefault("charset", "utf8mb4")
         if settings.db_wsrep_sync_wait:
             query["init_command"] = f"SET SESSION wsrep_sync_wait = {settings.db_wsrep_sync_wait}"
-        parsed = parsed.set(query=query)
-        connect_options: dict[str, Any] = (
-            {
-                "async_creator": _bounded_mysql_connect(
-                    parsed, settings.db_connect_timeout, settings.db_read_timeout
-                )
-            }
-            if parsed.get_driver_name() == "aiomysql"
-            else {"connect_args": {"connect_timeout": settings.db_connect_timeout}}
-        )
+        parsed = mysql_url(parsed).set(query=query)
         return create_async_engine(
             parsed,
             pool_size=settings.db_pool_size,
@@ -159,7 +126,9 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
             # A checkout first pings the pooled connection, so links cut while the database
             # was away are replaced by fresh ones and service resumes on its own.
             pool_pre_ping=True,
-            **connect_options,
+            async_creator=_bounded_mysql_connect(
+                parsed, settings.db_connect_timeout, settings.db_read_timeout
+            ),
         )
     raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
 

@@ -82,7 +82,7 @@ async def client(settings: Settings, isolated_database: Database) -> AsyncIterat
 @pytest.fixture
 async def unreachable_client() -> AsyncIterator[AsyncClient]:
     # Port 1 on loopback refuses connections: a database that is down.
-    settings = make_settings("mysql+aiomysql://root@127.0.0.1:1/nothing", db_connect_timeout=1)
+    settings = make_settings("mysql+asyncmy://root@127.0.0.1:1/nothing", db_connect_timeout=1)
     database = Database.from_settings(settings)
     app = create_app(
         title="Probe",
@@ -209,7 +209,7 @@ async def test_query_is_503_when_database_unreachable(unreachable_client: AsyncC
     response = await unreachable_client.get("/api/v1/probe/query")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
-    assert "aiomysql" not in response.text
+    assert "asyncmy" not in response.text
     assert "2003" not in response.text
 
 
