@@ -8,7 +8,17 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, argon2_cost, catalog, exports, harness, import_products, orders
+from bench import (
+    analytics,
+    api,
+    argon2_cost,
+    catalog,
+    dashboard,
+    exports,
+    harness,
+    import_products,
+    orders,
+)
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -22,6 +32,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "argon2": argon2_cost.run,
     "export": exports.export_ledger,
     "roll-forward": exports.roll_forward,
+    # The overview in headless Chromium, cold and warm, and its page weight.
+    "dashboard": dashboard.run,
 }
 
 
@@ -29,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     harness.add_arguments(parser)
-    for module in (api, analytics, catalog, import_products, argon2_cost):
+    for module in (api, analytics, catalog, import_products, argon2_cost, dashboard):
         module.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
