@@ -13,6 +13,7 @@ from bench import (
     api,
     argon2_cost,
     catalog,
+    dashboard,
     exports,
     harness,
     import_products,
@@ -37,6 +38,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "registration": registration.run,
     # Load from wrk in its own process (issue 15): each path next to its two raw floors.
     "wrk-product-read": wrk_paths.product_read,
+    # The overview in headless Chromium, cold and warm, and its page weight.
+    "dashboard": dashboard.run,
 }
 
 
@@ -44,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     harness.add_arguments(parser)
-    for module in (api, analytics, catalog, import_products, argon2_cost, registration, wrk_paths):
+    modules = (api, analytics, catalog, import_products, argon2_cost, registration, wrk_paths)
+    for module in (*modules, dashboard):
         module.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)

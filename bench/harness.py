@@ -212,11 +212,11 @@ class Service:
 
 @asynccontextmanager
 async def running(
-    name: str, app: str, url: str, *, env: dict[str, str] | None = None
+    name: str, app: str, url: str, *, env: dict[str, str] | None = None, port: int | None = None
 ) -> AsyncIterator[Service]:
-    """`app` (an import path) served by uvicorn as deployed, on a free port, until the block
-    ends; its RSS is sampled all along."""
-    port = free_port()
+    """`app` (an import path) served by uvicorn as deployed, on `port` (default: a free one),
+    until the block ends; its RSS is sampled all along."""
+    port = port or free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
