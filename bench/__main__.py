@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import bench.outbox
 from bench import analytics, api, argon2_cost, catalog, exports, harness, import_products, orders
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
@@ -23,6 +24,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "export": exports.export_ledger,
     "roll-forward": exports.roll_forward,
 }
+# Events (docs/events.md): what the outbox costs POST /sales and order payment.
+SCENARIOS["outbox"] = bench.outbox.run
 
 
 def main(argv: list[str] | None = None) -> int:
