@@ -18,6 +18,7 @@ from bench import (
     harness,
     import_products,
     orders,
+    outbox,
     registration,
     wrk_paths,
 )
@@ -41,6 +42,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     # The overview in headless Chromium, cold and warm, and its page weight.
     "dashboard": dashboard.run,
 }
+# Events (docs/events.md): what the outbox costs POST /sales and order payment.
+SCENARIOS["outbox"] = outbox.run
 
 
 def main(argv: list[str] | None = None) -> int:

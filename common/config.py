@@ -123,7 +123,25 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#\s]+/?$"
     )
 
-    @field_validator("database_read_url", mode="before")
+    # Events (docs/events.md). The dispatcher of every replica: seconds between passes
+    # (0 = off) and rows claimed per pass.
+    event_dispatch_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
+    event_dispatch_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Days an event stays in the log once it is delivered everywhere (the sweeper deletes it).
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # A NATS server (`nats://host:4222`): every event is also published to JetStream.
+    event_broker_url: str | None = None
+    # Webhook targets on private, loopback or link-local addresses are refused unless true.
+    webhook_allow_private: bool = False
+    # Seconds a webhook delivery may take; a redirect is not followed.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The first retry's delay; each next one doubles (with jitter), up to an hour apart.
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # A delivery still failing after this long fails for good, and a subscription that has
+    # failed without a success for this long is disabled (a `webhook.disabled` event).
+    webhook_give_up_seconds: int = Field(default=24 * 3600, ge=1, le=7 * 24 * 3600)
+
+    @field_validator("database_read_url", "event_broker_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

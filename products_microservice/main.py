@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from common.events.dispatcher import DISPATCHER_METRICS, run_dispatcher
 from common.identity.router import AUTH_TAG
 from common.identity.router import router as auth_router
 from common.web import API_PREFIX, create_app
@@ -74,6 +75,9 @@ def build_app(**overrides: Any) -> FastAPI:
         root_routers=[auth_router],
         tags=TAGS,
         own_body_limit_paths=[f"{API_PREFIX}/products/import"],
+        # Every replica of both services dispatches events (docs/events.md).
+        background_tasks=[run_dispatcher],
+        collectors=[*DISPATCHER_METRICS],
         **overrides,
     )
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from common.events.dispatcher import DISPATCHER_METRICS, run_dispatcher
 from common.identity.router import AUTH_TAG
 from common.identity.router import router as auth_router
 from common.ops.ledger_watch import LEDGER_METRICS, run_ledger_watch
@@ -19,6 +20,8 @@ from sales_microservice.orders.router import customer_orders_router, orders_rout
 from sales_microservice.payments.router import router as payments_router
 from sales_microservice.sales.router import router as sales_router
 from sales_microservice.wallet.router import router as wallet_router
+from sales_microservice.webhooks.router import deliveries_router
+from sales_microservice.webhooks.router import router as webhooks_router
 
 TAGS = [
     AUTH_TAG,
@@ -66,6 +69,11 @@ TAGS = [
         "description": "The outbox: every business event, written in the transaction of its "
         "change, read as a log with a keyset cursor (docs/events.md). Admins only.",
     },
+    {
+        "name": "webhooks",
+        "description": "Subscriptions that receive events as Standard Webhooks (signed, at "
+        "least once, retried with backoff), and their deliveries. Admins only.",
+    },
 ]
 
 DESCRIPTION = """
@@ -93,12 +101,15 @@ def build_app(**overrides: Any) -> FastAPI:
             analytics_router,
             exports_router,
             events_router,
+            webhooks_router,
+            deliveries_router,
         ],
         root_routers=[auth_router, dashboard_router],
         tags=TAGS,
-        # Expires unpaid orders and stale reservations every SWEEP_INTERVAL_SECONDS.
-        background_tasks=[run_sweeper, run_ledger_watch],
-        collectors=[*SWEEPER_METRICS, *LEDGER_METRICS],
+        # Expires unpaid orders and stale reservations every SWEEP_INTERVAL_SECONDS; sends
+        # events to webhooks and the broker every EVENT_DISPATCH_INTERVAL_SECONDS.
+        background_tasks=[run_sweeper, run_ledger_watch, run_dispatcher],
+        collectors=[*SWEEPER_METRICS, *LEDGER_METRICS, *DISPATCHER_METRICS],
         **overrides,
     )
 

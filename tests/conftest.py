@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.clients",
     "tests.fixtures.dashboard",
     "tests.fixtures.galera",
+    "tests.fixtures.receiver",
 ]

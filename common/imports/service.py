@@ -24,6 +24,8 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.catalog.naming import name_key
+from common.events.outbox import emit
+from common.events.types import EventType
 from common.imports.errors import EmptyImportFile, ImportRejected
 from common.imports.limits import ImportLimits
 from common.imports.reader import (
@@ -195,4 +197,10 @@ async def import_products(
     )
     if rejected and not options.dry_run:
         raise ImportRejected(report)
+    if not options.dry_run:
+        emit(
+            session,
+            EventType.IMPORT_FINISHED,
+            {**report.model_dump(mode="json", exclude={"errors"}), "actor": options.actor},
+        )
     return ImportResult(report=report, header=header.cells, failed_rows=counts.failed_rows)

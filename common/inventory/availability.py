@@ -114,6 +114,11 @@ class LockedStock:
     reserved: int
     # When the product's ledger last moved: a new movement is dated no earlier.
     last_movement_at: datetime | None
+    low_stock_threshold: int = 0
+    # Units this sale takes from a hold of its own (a reservation being confirmed, already
+    # left out of `reserved`): they were not available before, so selling them moves no
+    # available stock (`common.events.stock`).
+    confirming: int = 0
 
     @property
     def available(self) -> int:
@@ -140,6 +145,7 @@ def _lock_stock_statements() -> tuple[Select[Any], Select[Any]]:
             Product.category_id,
             Product.stock_on_hand,
             last_movement.label("last_movement_at"),
+            Product.low_stock_threshold,
         )
         .where(Product.id.in_(ids))
         .order_by(Product.id)
@@ -180,6 +186,7 @@ async def lock_stock(session: AsyncSession, product_ids: Iterable[int]) -> dict[
             on_hand=row.stock_on_hand,
             reserved=int(held.get(row.id, 0)),
             last_movement_at=row.last_movement_at,
+            low_stock_threshold=row.low_stock_threshold,
         )
         for row in rows
     }

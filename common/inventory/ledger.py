@@ -42,6 +42,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import utcnow
+from common.events.outbox import emit, entity
+from common.events.stock import note_available
+from common.events.types import EventType
 from common.inventory.availability import LockedStock, available_quantity, lock_stock
 from common.inventory.errors import (
     BackdatedMovement,
@@ -117,16 +120,17 @@ async def record_movement(
     if at is not None and locked is None:
         # Refuse before changing anything; checked again under the row lock below.
         await _movement_time(session, product_id, at)
-    if locked is None and delta < 0:
+    if locked is None:
         # Units held by reservations are not ours to take: a removal may only go down to
         # what they hold. (Confirming a reservation marks it confirmed first, so its own
-        # units no longer count here and become the sale.)
+        # units no longer count here and become the sale.) An addition reads them too: the
+        # stock alerts compare what was available with what is.
         locked = (await lock_stock(session, [product_id])).get(product_id)
         if locked is None:
             raise ProductNotFound(f"No product with id {product_id}.")
-    floor = locked.reserved if locked is not None and delta < 0 else 0
-    # With the caller's lock read, the date is known (and a backdate refused) before writing.
-    created_at = _not_before(locked.last_movement_at, at) if locked is not None else None
+    floor = locked.reserved if delta < 0 else 0
+    # With the lock read, the date is known (and a backdate refused) before writing.
+    created_at = _not_before(locked.last_movement_at, at)
     result = cast(
         CursorResult[Any],
         await session.execute(
@@ -142,20 +146,9 @@ async def record_movement(
     if result.rowcount != 1:
         await _raise_refusal(session, product_id, delta=delta, expected_on_hand=expected_on_hand)
 
-    if locked is not None:
-        # Nobody else could move the product since our lock read it, and the guard held:
-        # the level is exactly the one we read plus `delta`.
-        quantity_after = locked.on_hand + delta
-    else:
-        # The UPDATE holds the row lock until commit; FOR UPDATE makes this a current read of
-        # the level it left, on MySQL whatever snapshot the transaction started with.
-        level = await session.scalar(
-            select(Product.stock_on_hand).where(Product.id == product_id).with_for_update()
-        )
-        assert level is not None  # the row was just updated in this transaction
-        quantity_after = level
-    if created_at is None:
-        created_at = await _movement_time(session, product_id, at)
+    # Nobody else could move the product since our lock read it, and the guard held: the
+    # level is exactly the one we read plus `delta`.
+    quantity_after = locked.on_hand + delta
     movement = InventoryMovement(
         product_id=product_id,
         kind=kind.value,
@@ -168,7 +161,24 @@ async def record_movement(
     )
     session.add(movement)
     await session.flush()
+    if kind not in _NOT_ADJUSTMENTS:
+        emit(session, EventType.STOCK_ADJUSTED, entity(movement))
+    if kind is not MovementKind.INITIAL:
+        # What was available before leaves out the units a confirmed reservation held.
+        note_available(
+            session,
+            product_id=product_id,
+            before=locked.available - locked.confirming,
+            after=locked.available + delta,
+            threshold=locked.low_stock_threshold,
+            on_hand=quantity_after,
+            cause=reference or f"{kind.value}:{movement.id}",
+        )
     return movement
+
+
+# Movements with events of their own (`sale.*`), or none (a product's opening stock).
+_NOT_ADJUSTMENTS = frozenset({MovementKind.SALE, MovementKind.RETURN, MovementKind.INITIAL})
 
 
 async def record_movements(
@@ -327,6 +337,16 @@ async def set_levels(
             for pid, level in changes.items()
         ],
     )
+    for pid, level in changes.items():
+        note_available(
+            session,
+            product_id=pid,
+            before=locked[pid].available,
+            after=level - locked[pid].reserved,
+            threshold=locked[pid].low_stock_threshold,
+            on_hand=level,
+            cause=reference or kind_value,
+        )
     return len(changes)
 
 

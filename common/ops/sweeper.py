@@ -28,6 +28,7 @@ from common.db.base import Base
 from common.db.engine import Database
 from common.db.transaction import run_in_transaction
 from common.db.types import utcnow
+from common.events.retention import delete_old_events
 from common.identity.throttle import REGISTRATION
 from common.models.identity import IdempotencyRecord, LoginThrottle, TopUpStatus, WalletTopUp
 from common.models.inventory import ReservationStatus, StockReservation
@@ -62,6 +63,7 @@ class SweepResult:
     idempotency_records_deleted: int = 0
     login_throttles_deleted: int = 0
     top_ups_expired: int = 0
+    events_deleted: int = 0
 
     def __add__(self, other: SweepResult) -> SweepResult:
         return SweepResult(
@@ -106,8 +108,11 @@ async def sweep_batch(
     batch_size: int,
     login_window: timedelta,
     register_window: timedelta | None = None,
+    event_retention: timedelta | None = None,
+    broker: bool = False,
 ) -> SweepResult:
-    """One batch: up to `batch_size` rows of each kind."""
+    """One batch: up to `batch_size` rows of each kind (events past `event_retention` too,
+    when it is given)."""
     now = utcnow()
     orders = (
         await session.scalars(
@@ -167,13 +172,25 @@ async def sweep_batch(
         ),
     )
     throttles = await _delete_claimed(session, LoginThrottle, ended, batch_size)
-    return SweepResult(len(orders), len(reservation_ids), idempotency, throttles, len(top_up_ids))
+    # Events nothing waits on any more, past their retention (docs/events.md).
+    events = (
+        await delete_old_events(
+            session, retention=event_retention, broker=broker, batch_size=batch_size
+        )
+        if event_retention is not None
+        else 0
+    )
+    return SweepResult(
+        len(orders), len(reservation_ids), idempotency, throttles, len(top_up_ids), events
+    )
 
 
 async def sweep(database: Database, *, batch_size: int, settings: Settings) -> SweepResult:
     """Sweep until no batch comes back full; each batch is its own short transaction."""
     login_window = timedelta(seconds=settings.login_failure_window_seconds)
     register_window = timedelta(seconds=settings.register_window_seconds)
+    retention = timedelta(days=settings.event_retention_days)
+    broker = settings.event_broker_url is not None
     total = SweepResult()
     while True:
         result = await run_in_transaction(
@@ -183,6 +200,8 @@ async def sweep(database: Database, *, batch_size: int, settings: Settings) -> S
                 batch_size=batch_size,
                 login_window=login_window,
                 register_window=register_window,
+                event_retention=retention,
+                broker=broker,
             ),
             attempts=database.retry_attempts,
         )

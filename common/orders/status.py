@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import utcnow
+from common.events.outbox import emit, entity
+from common.events.types import EventType
 from common.models.orders import CustomerOrder, OrderStatus, OrderStatusChange
 
 # Orders the customer is still waiting on (or the store still owes something for).
@@ -68,6 +70,20 @@ async def log_status(
         )
     )
     await session.flush()
+    changes = {"status": [from_status, order.status]}
+    if from_status is None:
+        emit(session, EventType.ORDER_PLACED, entity(order), changes=changes)
+        return
+    if (specific := _SPECIFIC.get(order.status)) is not None:
+        emit(session, specific, entity(order), changes=changes)
+    emit(session, EventType.ORDER_STATUS_CHANGED, entity(order), changes=changes)
+
+
+_SPECIFIC = {
+    OrderStatus.PAID.value: EventType.ORDER_PAID,
+    OrderStatus.CANCELLED.value: EventType.ORDER_CANCELLED,
+    OrderStatus.REFUNDED.value: EventType.ORDER_REFUNDED,
+}
 
 
 async def change_order_status(

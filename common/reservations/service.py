@@ -30,9 +30,10 @@ from sqlalchemy.orm import selectinload
 
 from common.db.types import utcnow
 from common.errors import Conflict, InvalidInput, NotFound
-from common.inventory.availability import LockedStock, lock_stock
+from common.events.stock import note_available
+from common.inventory.availability import LockedStock, available_quantity, lock_stock
 from common.inventory.errors import InsufficientStock
-from common.models.catalog import ProductStatus
+from common.models.catalog import Product, ProductStatus
 from common.models.inventory import ReservationStatus, StockReservation, StockReservationItem
 from common.models.sales import Sale
 from common.sales.service import ProductNotSellable, record_sale
@@ -142,7 +143,35 @@ async def reserve_stock(
         for hold in holds
     )
     await session.flush()
+    _note_holds(
+        session,
+        stock,
+        [(hold.product_id, -hold.quantity) for hold in holds],
+        cause=f"reservation:{reservation.id}",
+    )
     return Reserved(reservation=await get_reservation(session, reservation.id), products=stock)
+
+
+def _note_holds(
+    session: AsyncSession,
+    stock: Mapping[int, LockedStock],
+    changes: Sequence[tuple[int, int]],
+    *,
+    cause: str,
+) -> None:
+    """The stock alerts of holds taken (negative) or given back (positive), against what the
+    products' lock read showed available."""
+    for product_id, change in changes:
+        locked = stock[product_id]
+        note_available(
+            session,
+            product_id=product_id,
+            before=locked.available,
+            after=locked.available + change,
+            threshold=locked.low_stock_threshold,
+            on_hand=locked.on_hand,
+            cause=cause,
+        )
 
 
 _RESERVATION_BY_ID = (
@@ -234,7 +263,9 @@ async def confirm_reservation(
             # The lock read counted this reservation's own hold (it was active, or
             # `_lock_active` would have refused): confirmed now, it is the sale itself.
             locked=replace(
-                stock[item.product_id], reserved=stock[item.product_id].reserved - item.quantity
+                stock[item.product_id],
+                reserved=stock[item.product_id].reserved - item.quantity,
+                confirming=item.quantity,
             ),
         )
         for item in items
@@ -243,12 +274,70 @@ async def confirm_reservation(
 
 async def release_reservation(session: AsyncSession, reservation_id: int) -> StockReservation:
     """Give the held units back at once: 409 when the reservation holds nothing."""
+    items = (
+        await session.scalars(
+            select(StockReservationItem).where(
+                StockReservationItem.reservation_id == reservation_id
+            )
+        )
+    ).all()
+    # Products before the header, as confirming does: the stock alerts read them locked.
+    stock = await lock_stock(session, [item.product_id for item in items])
     await _lock_active(session, reservation_id)
     await _set_status(session, [reservation_id], ReservationStatus.RELEASED)
+    _note_holds(
+        session,
+        stock,
+        [(item.product_id, item.quantity) for item in items],
+        cause=f"reservation:{reservation_id} released",
+    )
     return await get_reservation(session, reservation_id)
 
 
 async def expire_reservations(session: AsyncSession, reservation_ids: Sequence[int]) -> None:
-    """Write down that these reservations expired (they stopped holding stock already)."""
-    if reservation_ids:
-        await _set_status(session, reservation_ids, ReservationStatus.EXPIRED)
+    """Write down that these reservations expired (they stopped holding stock already), and
+    say `stock.back` for a product their holds had taken to 0.
+
+    Their units became available the moment they expired; the alert comes when the sweeper
+    writes it down. The products are read without their row locks (the sweeper holds the
+    reservation headers, which come after products in the lock order): `before` is what was
+    available with these holds counted, `after` what is available now."""
+    if not reservation_ids:
+        return
+    items = (
+        await session.execute(
+            select(
+                StockReservationItem.reservation_id,
+                StockReservationItem.product_id,
+                StockReservationItem.quantity,
+            ).where(
+                StockReservationItem.reservation_id.in_(reservation_ids),
+                StockReservationItem.status == ReservationStatus.ACTIVE.value,
+            )
+        )
+    ).all()
+    await _set_status(session, reservation_ids, ReservationStatus.EXPIRED)
+    if not items:
+        return
+    levels = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                Product.id,
+                Product.stock_on_hand,
+                Product.low_stock_threshold,
+                available_quantity().label("available"),
+            ).where(Product.id.in_({item.product_id for item in items}))
+        )
+    }
+    for item in items:
+        level = levels[item.product_id]
+        note_available(
+            session,
+            product_id=item.product_id,
+            before=int(level.available) - item.quantity,
+            after=int(level.available),
+            threshold=level.low_stock_threshold,
+            on_hand=level.stock_on_hand,
+            cause=f"reservation:{item.reservation_id} expired",
+        )

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db.types import Money, utcnow
 from common.errors import Conflict
+from common.events.outbox import emit, entity
+from common.events.types import EventType
 from common.identity.accounts import AccountNotFound
 from common.models.identity import MAX_WALLET_BALANCE, UserAccount, WalletEntry, WalletEntryKind
 
@@ -88,6 +90,11 @@ async def apply_wallet_change(
     )
     session.add(entry)
     await session.flush()
+    emit(
+        session,
+        EventType.WALLET_CREDITED if amount > 0 else EventType.WALLET_DEBITED,
+        entity(entry),
+    )
     return entry
 
 

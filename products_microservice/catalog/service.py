@@ -16,6 +16,8 @@ from common.catalog.naming import name_key, unique_slug
 from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.errors import Conflict, InvalidInput, NotFound
+from common.events.outbox import emit, entity
+from common.events.types import EventType
 from common.inventory.availability import (
     StockStatus,
     available_quantity,
@@ -321,7 +323,9 @@ async def create_product(
             actor=actor,
             note="Opening stock",
         )
-    return await get_product(session, product.id)
+    created = await get_product(session, product.id)
+    emit(session, EventType.PRODUCT_CREATED, entity(created))
+    return created
 
 
 async def update_product(session: AsyncSession, product_id: int, payload: ProductUpdate) -> Product:
@@ -331,15 +335,38 @@ async def update_product(session: AsyncSession, product_id: int, payload: Produc
         await _ensure_category(session, changes["category_id"])
     if "sku" in changes and changes["sku"] != product.sku:
         await _ensure_sku_free(session, changes["sku"], product_id=product_id)
+    before = entity(product)
     for field, value in changes.items():
         setattr(product, field, value.value if field == "status" else value)
     await _flush_product(session, product.sku)
-    return await get_product(session, product_id)
+    updated = await get_product(session, product_id)
+    after = entity(updated)
+    changed = {
+        name: [before.get(name), after[name]]
+        for name in changes
+        if name in after and before.get(name) != after[name]
+    }
+    if changed:
+        archived = changed.get("status", [None, None])[1] == ProductStatus.ARCHIVED.value
+        emit(
+            session,
+            EventType.PRODUCT_ARCHIVED if archived else EventType.PRODUCT_UPDATED,
+            after,
+            changes=changed,
+        )
+    return updated
 
 
 async def archive_product(session: AsyncSession, product_id: int) -> None:
     """Archive (never delete: the ledger and sales keep referring to it). Idempotent."""
     product = await get_product(session, product_id)
     if product.status != ProductStatus.ARCHIVED.value:
+        before = product.status
         product.status = ProductStatus.ARCHIVED.value
         await session.flush()
+        emit(
+            session,
+            EventType.PRODUCT_ARCHIVED,
+            entity(product),
+            changes={"status": [before, product.status]},
+        )

@@ -18,6 +18,8 @@ from common.db.pagination import paginate
 from common.db.transaction import flush_unique
 from common.db.types import utcnow
 from common.errors import Conflict, Forbidden, NotFound
+from common.events.outbox import emit, entity
+from common.events.types import EventType
 from common.identity.access import Principal
 from common.inventory.errors import ProductNotFound
 from common.models.catalog import Product, ProductStatus
@@ -215,6 +217,7 @@ async def create_review(
     # A concurrent second review by the same customer loses on the unique key. MySQL names the
     # composite key `uq_review_product_id_user_id`; SQLite cannot race here (one writer).
     await flush_unique(session, "review", {"product_id_user_id": lambda: _review_exists(None)})
+    emit(session, EventType.REVIEW_SUBMITTED, entity(review))
     return for_viewer(review, author)
 
 
@@ -282,6 +285,7 @@ async def moderate_review(
     """Approve or reject (again, if need be); the latest decision is the one recorded."""
     review = await _locked_review(session, review_id)
     before = counted(review.status, review.rating)
+    status_before = review.status
     approved = decision.decision == ModerationDecision.APPROVE
     review.status = (ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED).value
     review.moderated_by = moderator.id
@@ -289,4 +293,10 @@ async def moderate_review(
     review.moderation_note = decision.note
     await session.flush()
     await move_rating(session, review.product_id, before, counted(review.status, review.rating))
+    emit(
+        session,
+        EventType.REVIEW_MODERATED,
+        entity(review),
+        changes={"status": [status_before, review.status]},
+    )
     return for_viewer(review, moderator)
