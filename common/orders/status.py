@@ -56,7 +56,9 @@ async def log_status(
     from_status: str | None,
     actor_id: int | None,
     reason: str | None = None,
-) -> None:
+) -> datetime:
+    """Append the order's move to its current status; returns when it happened."""
+    moment = utcnow()
     session.add(
         OrderStatusChange(
             order_id=order.id,
@@ -64,10 +66,11 @@ async def log_status(
             to_status=order.status,
             actor_id=actor_id,
             reason=reason,
-            created_at=utcnow(),
+            created_at=moment,
         )
     )
     await session.flush()
+    return moment
 
 
 async def change_order_status(
@@ -77,8 +80,11 @@ async def change_order_status(
     *,
     actor_id: int | None,
     reason: str | None = None,
-) -> None:
-    """Move a locked order to `to_status` and record the move (the caller checked it)."""
+) -> datetime:
+    """Move a locked order to `to_status` and record the move (the caller checked it);
+    returns when it happened (the day the order rollups count it on)."""
     from_status = order.status
     order.status = to_status.value
-    await log_status(session, order, from_status=from_status, actor_id=actor_id, reason=reason)
+    return await log_status(
+        session, order, from_status=from_status, actor_id=actor_id, reason=reason
+    )
