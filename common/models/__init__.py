@@ -26,18 +26,27 @@ from common.models.inventory import (
     StockReservation,
     StockReservationItem,
 )
-from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
+from common.models.orders import (
+    CustomerDaily,
+    CustomerOrder,
+    OrderDaily,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+)
 from common.models.review import Review, ReviewStatus
 from common.models.sales import Sale, SaleKind, SalesDaily, SalesDailyCategory
 
 __all__ = [
     "Category",
+    "CustomerDaily",
     "CustomerOrder",
     "DeliveryStatus",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginThrottle",
     "MovementKind",
+    "OrderDaily",
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -90,6 +91,16 @@ class UserAccount(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     wallet_balance: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
     tokens_valid_after: Mapped[datetime | None]
+    # Lifetime order figures, kept by `common.orders.rollups` in the same transaction as each
+    # placement, payment and refund (under this row's lock), rebuildable from the orders.
+    # Orders paid, refunded ones included; what they paid minus what was refunded; when the
+    # latest order was placed; the store day of the first paid order (cohorts, new customers).
+    orders_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+    lifetime_spend: Mapped[Decimal] = mapped_column(
+        default=Decimal("0.00"), server_default="0", index=True
+    )
+    last_order_at: Mapped[datetime | None] = mapped_column(index=True)
+    first_paid_date: Mapped[date | None] = mapped_column(Date, index=True)
 
 
 class RefreshToken(Base):

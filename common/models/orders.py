@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db.base import MYSQL_TABLE_ARGS, Base
@@ -42,6 +42,8 @@ class CustomerOrder(Base):
         Index("ix_customer_order_status_created_at", "status", "created_at"),
         Index("ix_customer_order_status_expires_at", "status", "expires_at"),
         Index("ix_customer_order_created_at", "created_at"),
+        # Rebuilding and checking the order rollups of a range of days.
+        Index("ix_customer_order_paid_at", "paid_at"),
         MYSQL_TABLE_ARGS,
     )
 
@@ -88,6 +90,8 @@ class OrderStatusChange(Base):
     __tablename__ = "order_status_change"
     __table_args__ = (
         Index("ix_order_status_change_order_id_id", "order_id", "id"),
+        # Cancellations and refunds of a range of days (the order rollups' rebuild).
+        Index("ix_order_status_change_to_status_created_at", "to_status", "created_at"),
         MYSQL_TABLE_ARGS,
     )
 
@@ -101,3 +105,54 @@ class OrderStatusChange(Base):
     )
     reason: Mapped[str | None] = mapped_column(String(REASON_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class _OrderCounters:
+    """What a day of orders adds up to (`order_daily`), the columns `common.orders.rollups`
+    accumulates."""
+
+    orders_placed: Mapped[int] = mapped_column(Integer, default=0)
+    orders_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # The totals of the orders paid that day, whether refunded later or not.
+    paid_revenue: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    units_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # Unpaid orders cancelled that day (expired ones are not cancellations).
+    orders_cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    # Paid orders refunded that day, and their totals.
+    orders_refunded: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_revenue: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+
+
+class OrderDaily(_OrderCounters, Base):
+    """Per store-local day: orders placed, paid, cancelled and refunded that day.
+
+    Kept in the same transaction as every placement, payment, cancellation and refund, and
+    rebuildable from `customer_order` and `order_status_change`. One row a day, so a year of
+    the orders report reads 365 rows whatever the volume.
+    """
+
+    __tablename__ = "order_daily"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class CustomerDaily(Base):
+    """Per store-local day and customer who paid that day: the orders paid, what they paid,
+    and how much of it was refunded since (charged back to the day of payment).
+
+    The customers, top customers and cohort reports read this, never `customer_order`. Kept
+    with the payment and the refund, rebuildable like `order_daily`.
+    """
+
+    __tablename__ = "customer_daily"
+    __table_args__ = (Index(None, "customer_id", "business_date"), MYSQL_TABLE_ARGS)
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    # No foreign key, like the sales rollups' category: checking one would take a shared lock
+    # on the account inside a rebuild that holds the day's row, while a placement holds the
+    # account and waits for that row (a deadlock). Accounts are never deleted.
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders_paid: Mapped[int] = mapped_column(Integer, default=0)
+    paid_spend: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    refunded_spend: Mapped[Decimal] = mapped_column(default=Decimal("0"))

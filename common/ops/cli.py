@@ -8,10 +8,11 @@ import getpass
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 from alembic import command
@@ -50,6 +51,7 @@ from common.ops.demo.seed import seed_demo_data
 from common.ops.dev_store import prepare_dev_store
 from common.ops.export import DEFAULT_URLS, EXPORTS, ExportFailed, admin_token, download
 from common.ops.sweeper import SweepResult, sweep
+from common.orders.rollups import OrdersRebuilt, rebuild_orders
 from common.reviews.ratings import RatingProblem, rating_problems
 from common.sales.service import rebuild_rollups
 from common.wallet.service import WalletDiscrepancy, reconcile_wallets
@@ -153,18 +155,29 @@ async def _find_ledger_problems() -> _LedgerReport:
         )
 
 
-async def _rebuild(start: date | None, end: date | None) -> int:
-
-    async with open_bulk_database(get_settings()) as database:
-        return await run_in_transaction(
+async def _rebuild(start: date | None, end: date | None) -> tuple[int, OrdersRebuilt]:
+    settings = get_settings()
+    async with open_bulk_database(settings) as database:
+        sales = await run_in_transaction(
             database.session_factory,
             lambda session: rebuild_rollups(session, start=start, end=end),
         )
 
+        def run(work: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[Any]:
+            return run_in_transaction(database.session_factory, work)
+
+        orders = await rebuild_orders(run, start=start, end=end, timezone=settings.timezone)
+        return sales, orders
+
 
 def _rebuild_rollups(args: argparse.Namespace) -> int:
-    rows = asyncio.run(_rebuild(args.start, args.end))
+    rows, orders = asyncio.run(_rebuild(args.start, args.end))
     print(f"sales_daily rebuilt: {rows} rows")
+    print(
+        f"order_daily rebuilt: {orders.order_rows} rows; customer_daily: "
+        f"{orders.customer_rows} rows; lifetime figures corrected: "
+        f"{orders.accounts_rewritten} accounts"
+    )
     return 0
 
 
@@ -391,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
 
     rollups = commands.add_parser(
-        "rebuild-rollups", help="recompute sales_daily from the sale table (idempotent)"
+        "rebuild-rollups",
+        help="recompute the sales and order rollups from the raw rows",
     )
     rollups.add_argument("--from", dest="start", type=date.fromisoformat, help="first day")
     rollups.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")

@@ -58,7 +58,9 @@ async def log_status(
     from_status: str | None,
     actor_id: int | None,
     reason: str | None = None,
-) -> None:
+) -> datetime:
+    """Append the order's move to its current status; returns when it happened."""
+    moment = utcnow()
     session.add(
         OrderStatusChange(
             order_id=order.id,
@@ -66,17 +68,18 @@ async def log_status(
             to_status=order.status,
             actor_id=actor_id,
             reason=reason,
-            created_at=utcnow(),
+            created_at=moment,
         )
     )
     await session.flush()
     changes = {"status": [from_status, order.status]}
     if from_status is None:
         emit(session, EventType.ORDER_PLACED, entity(order), changes=changes)
-        return
+        return moment
     if (specific := _SPECIFIC.get(order.status)) is not None:
         emit(session, specific, entity(order), changes=changes)
     emit(session, EventType.ORDER_STATUS_CHANGED, entity(order), changes=changes)
+    return moment
 
 
 _SPECIFIC = {
@@ -93,8 +96,11 @@ async def change_order_status(
     *,
     actor_id: int | None,
     reason: str | None = None,
-) -> None:
-    """Move a locked order to `to_status` and record the move (the caller checked it)."""
+) -> datetime:
+    """Move a locked order to `to_status` and record the move (the caller checked it);
+    returns when it happened (the day the order rollups count it on)."""
     from_status = order.status
     order.status = to_status.value
-    await log_status(session, order, from_status=from_status, actor_id=actor_id, reason=reason)
+    return await log_status(
+        session, order, from_status=from_status, actor_id=actor_id, reason=reason
+    )

@@ -6,6 +6,7 @@ A route answers with the report itself, or with its CSV rows when the client sen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -14,19 +15,40 @@ from starlette.responses import Response
 
 from common.exports.files import CSV_MEDIA_TYPE, csv_text, mapping_rows
 from common.exports.http import CSV_RESPONSE, csv_response, wants_csv
+from sales_microservice.analytics.customers import CUSTOMER_METRIC_NAMES
+from sales_microservice.analytics.orders import ORDER_METRIC_NAMES
 from sales_microservice.analytics.schemas import (
+    BucketMetrics,
     CategoryReport,
     CategoryRevenue,
+    CohortReport,
+    CustomerBucket,
+    CustomerMetrics,
+    CustomersReport,
     Metrics,
     MetricsChange,
+    OrderBucket,
+    OrderMetrics,
+    OrdersReport,
     ProductReport,
     ProductRevenue,
     RevenueReport,
     Summary,
+    TopCustomers,
 )
 from sales_microservice.analytics.service import METRIC_NAMES
 
-Report = TypeVar("Report", RevenueReport, CategoryReport, ProductReport, Summary)
+Report = TypeVar(
+    "Report",
+    RevenueReport,
+    CategoryReport,
+    ProductReport,
+    Summary,
+    OrdersReport,
+    CustomersReport,
+    TopCustomers,
+    CohortReport,
+)
 SUMMARY_CARDS = ("net_revenue", "units", "sales_count", "average_sale_value", "profit", "margin")
 
 
@@ -47,11 +69,31 @@ def csv_responses(report: type[Report]) -> dict[int | str, dict[str, Any]]:
 
 
 def report_rows(
-    report: RevenueReport | CategoryReport | ProductReport | Summary,
+    report: RevenueReport
+    | CategoryReport
+    | ProductReport
+    | Summary
+    | OrdersReport
+    | CustomersReport
+    | TopCustomers
+    | CohortReport,
 ) -> list[dict[str, Any]]:
-    """The CSV rows of a report: one per bucket, ranked item or headline card."""
-    if isinstance(report, RevenueReport):
+    """The CSV rows of a report: one per bucket, ranked item, cohort or headline card."""
+    if isinstance(report, RevenueReport | OrdersReport | CustomersReport):
         return _bucket_rows(report)
+    if isinstance(report, TopCustomers):
+        return [item.model_dump() for item in report.items]
+    if isinstance(report, CohortReport):
+        # One column per period after the cohort's own, as wide as the oldest cohort.
+        return [
+            {"cohort": c.cohort, "start": c.start, "customers": c.customers}
+            | {
+                f"period_{k}": c.retention[k] if k < len(c.retention) else None
+                for k in range(width)
+            }
+            for width in [max((len(c.retention) for c in report.cohorts), default=0)]
+            for c in report.cohorts
+        ]
     if isinstance(report, CategoryReport):
         return [
             _ranked_row(item, category_id=item.category_id, category_name=item.category_name)
@@ -71,10 +113,14 @@ def report_rows(
     return _card_rows(report)
 
 
-def _flat(metrics: Metrics | None, prefix: str = "") -> dict[str, Any]:
+def _flat(
+    metrics: Metrics | OrderMetrics | CustomerMetrics | None, prefix: str = ""
+) -> dict[str, Any]:
     if metrics is None:
         return {}
-    return {prefix + name: getattr(metrics, name) for name in METRIC_NAMES}
+    names = {OrderMetrics: ORDER_METRIC_NAMES, CustomerMetrics: CUSTOMER_METRIC_NAMES}
+    chosen = next((n for kind, n in names.items() if isinstance(metrics, kind)), METRIC_NAMES)
+    return {prefix + name: getattr(metrics, name) for name in chosen}
 
 
 def _flat_change(change: MetricsChange | None) -> dict[str, Decimal | None]:
@@ -88,11 +134,16 @@ def _flat_change(change: MetricsChange | None) -> dict[str, Decimal | None]:
     return flat
 
 
-def _bucket_rows(report: RevenueReport) -> list[dict[str, Any]]:
+def _bucket_rows(
+    report: RevenueReport | OrdersReport | CustomersReport,
+) -> list[dict[str, Any]]:
     """A row per bucket, with the matching bucket of the comparison period beside it."""
-    previous = report.comparison.buckets if report.comparison else []
+    current: Sequence[BucketMetrics | OrderBucket | CustomerBucket] = report.buckets
+    previous: Sequence[BucketMetrics | OrderBucket | CustomerBucket] = (
+        report.comparison.buckets if report.comparison else []
+    )
     rows = []
-    for index, bucket in enumerate(report.buckets):
+    for index, bucket in enumerate(current):
         row: dict[str, Any] = {"start": bucket.start, "end": bucket.end, **_flat(bucket)}
         if index < len(previous):
             row |= {"previous_start": previous[index].start, "previous_end": previous[index].end}

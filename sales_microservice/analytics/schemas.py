@@ -183,11 +183,14 @@ class Summary(Schema):
 
 class RollupMismatchRead(Schema):
     business_date: date
-    scope: Literal["product", "category"]
-    id: int = Field(description="The product's id, or the category's")
+    scope: Literal["product", "category", "orders", "customer"] = Field(
+        description="`product` / `category`: a sales rollup row; `orders`: the day's "
+        "`order_daily` row; `customer`: a customer's day in `customer_daily`"
+    )
+    id: int = Field(description="The product's, category's or customer's id; 0 for `orders`")
     field: str = Field(description="The rollup column that differs")
     rollup: Decimal = Field(description="What the rollup holds")
-    raw: Decimal = Field(description="What the `sale` rows add up to")
+    raw: Decimal = Field(description="What the `sale` (or order) rows add up to")
 
 
 class LedgerCheck(Schema):
@@ -196,6 +199,9 @@ class LedgerCheck(Schema):
         description="Cached levels that differ from their movements, and broken chains"
     )
     rating_mismatches: int = Field(description="Rating counters that differ from the reviews")
+    lifetime_mismatches: int = Field(
+        description="Accounts whose lifetime order figures differ from their orders"
+    )
 
 
 class ConsistencyReport(Schema):
@@ -220,3 +226,141 @@ class RollupRebuildResult(Schema):
     days: int = Field(description="Store days rewritten, each in its own transaction")
     product_rows: int = Field(description="`sales_daily` rows written")
     category_rows: int = Field(description="`sales_daily_category` rows written")
+    order_rows: int = Field(description="`order_daily` rows written")
+    customer_rows: int = Field(description="`customer_daily` rows written")
+    accounts_rewritten: int = Field(
+        description="Accounts whose lifetime order figures were corrected"
+    )
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+class OrderMetrics(Schema):
+    orders_placed: int = Field(description="Orders placed (by the day they were placed)")
+    orders_paid: int = Field(description="Orders paid, whether refunded later or not")
+    orders_cancelled: int = Field(description="Unpaid orders cancelled (expiries excluded)")
+    orders_refunded: int = Field(description="Paid orders refunded")
+    paid_revenue: Decimal = Field(description="The totals of the orders paid")
+    average_order_value: Decimal | None = Field(
+        description="paid_revenue / orders_paid; null when none was paid"
+    )
+    units_per_order: Decimal | None = Field(
+        description="Units of the orders paid / orders_paid; null when none was paid"
+    )
+    cancellation_rate: Decimal | None = Field(
+        description="orders_cancelled / orders_placed, a fraction (0.25 is a quarter); null "
+        "when none was placed"
+    )
+
+
+class OrderBucket(OrderMetrics):
+    start: date
+    end: date
+
+
+class OrderMetricsChange(Schema):
+    orders_placed: Change
+    orders_paid: Change
+    orders_cancelled: Change
+    orders_refunded: Change
+    paid_revenue: Change
+    average_order_value: Change
+    units_per_order: Change
+    cancellation_rate: Change
+
+
+class OrderSeries(Schema):
+    start: date
+    end: date
+    totals: OrderMetrics
+    buckets: list[OrderBucket]
+
+
+class OrdersReport(OrderSeries):
+    interval: Interval
+    comparison: OrderSeries | None = None
+    change: OrderMetricsChange | None = None
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+class CustomerMetrics(Schema):
+    new_customers: int = Field(description="Customers whose first paid order falls in it")
+    returning_customers: int = Field(description="Customers who paid in it and had paid before")
+    active_customers: int = Field(description="Customers who paid in it")
+    repeat_rate: Decimal | None = Field(
+        description="returning_customers / active_customers, a fraction; null when none paid"
+    )
+
+
+class CustomerBucket(CustomerMetrics):
+    start: date
+    end: date
+
+
+class CustomerMetricsChange(Schema):
+    new_customers: Change
+    returning_customers: Change
+    active_customers: Change
+    repeat_rate: Change
+
+
+class CustomerSeries(Schema):
+    start: date
+    end: date
+    totals: CustomerMetrics
+    buckets: list[CustomerBucket]
+
+
+class CustomersReport(CustomerSeries):
+    interval: Interval
+    comparison: CustomerSeries | None = None
+    change: CustomerMetricsChange | None = None
+
+
+class TopCustomerSort(StrEnum):
+    net_spend = "net_spend"
+    orders = "orders"
+    average_order_value = "average_order_value"
+
+
+class TopCustomer(Schema):
+    customer_id: int
+    full_name: str
+    email: str
+    orders: int = Field(description="Orders paid in the range, refunded ones included")
+    net_spend: Decimal = Field(description="What those orders paid, minus their refunds")
+    average_order_value: Decimal = Field(description="net_spend / orders")
+    first_order_at: datetime = Field(description="When the first of those orders was placed")
+    last_order_at: datetime = Field(description="When the last of those orders was placed")
+
+
+class TopCustomers(Schema):
+    start: date
+    end: date
+    sort: TopCustomerSort
+    items: list[TopCustomer]
+
+
+class CohortPeriod(StrEnum):
+    month = "month"
+    week = "week"
+
+
+class Cohort(Schema):
+    cohort: str = Field(description="`2026-03` (month) or `2026-W09` (ISO week)")
+    start: date = Field(description="The cohort period's first day")
+    customers: int = Field(description="Customers whose first paid order falls in it")
+    retention: list[Decimal] = Field(
+        description="`retention[k]`: the share of the cohort with a paid order k periods "
+        "later (`retention[0]` is 1), up to the period of `end`"
+    )
+
+
+class CohortReport(Schema):
+    period: CohortPeriod
+    start: date
+    end: date
+    cohorts: list[Cohort]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from common.db.dialect import Interval, date_bucket
 from common.errors import InvalidInput
 from common.models.catalog import Category, Product
 from common.models.sales import SalesDaily, SalesDailyCategory
+from common.schemas import Schema
 from sales_microservice.analytics.schemas import (
     BucketMetrics,
     Card,
@@ -191,16 +192,32 @@ async def _totals(session: AsyncSession, report: ReportFilter, period: DateRange
     return next(iter(found.values()), EMPTY)
 
 
-def _change(current: Decimal | int | None, previous: Decimal | int | None) -> Change:
+def change_between(current: Decimal | int | None, previous: Decimal | int | None) -> Change:
     now, before = Decimal(current or 0), Decimal(previous or 0)
     return Change(
         absolute=(now - before).quantize(CENT), percentage=_ratio(now - before, abs(before))
     )
 
 
+ChangeT = TypeVar("ChangeT", bound=Schema)
+
+
+def change_of(current: Schema, previous: Schema, into: type[ChangeT]) -> ChangeT:
+    """`into` (a schema of `Change` fields) from two metric schemas sharing its field names."""
+    return into(
+        **{
+            name: change_between(getattr(current, name), getattr(previous, name))
+            for name in into.model_fields
+        }
+    )
+
+
 def metrics_change(current: Metrics, previous: Metrics) -> MetricsChange:
     return MetricsChange(
-        **{name: _change(getattr(current, name), getattr(previous, name)) for name in METRIC_NAMES}
+        **{
+            name: change_between(getattr(current, name), getattr(previous, name))
+            for name in METRIC_NAMES
+        }
     )
 
 
@@ -394,7 +411,7 @@ def _card(current: Decimal | int | None, previous: Decimal | int | None) -> Card
     return Card(
         value=None if current is None else Decimal(current),
         previous=None if previous is None else Decimal(previous),
-        change=_change(current, previous),
+        change=change_between(current, previous),
     )
 
 

@@ -1,10 +1,41 @@
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
 from pydantic import Field
 
-from common.identity.schemas import CurrentPassword, EmailAddress, FullName, Password, Phone
+from common.identity.schemas import (
+    AccountRead,
+    CurrentPassword,
+    EmailAddress,
+    FullName,
+    Password,
+    Phone,
+)
 from common.models.identity import Role
 from common.schemas.base import PatchSchema, Schema
+
+
+class CustomerRead(AccountRead):
+    """An account with its lifetime order figures (kept with every order, never recounted)."""
+
+    orders_count: int = Field(description="Orders paid, refunded ones included")
+    lifetime_spend: Decimal = Field(description="What those orders paid, minus refunds")
+    last_order_at: datetime | None = Field(description="When the latest order was placed")
+
+
+class CustomerSort(StrEnum):
+    id = "id"
+    orders_count = "orders_count"
+    lifetime_spend = "lifetime_spend"
+    last_order_at = "last_order_at"
+
+
+class SortOrder(StrEnum):
+    asc = "asc"
+    desc = "desc"
 
 
 class CustomerCreate(Schema):

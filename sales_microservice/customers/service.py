@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, or_, select
+from sqlalchemy import Select, Table, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.config import Settings
 from common.db.dialect import begin_writing
-from common.db.types import utcnow
+from common.db.types import UTCDateTime, utcnow
 from common.db.unit_of_work import UnitOfWork
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.identity.access import Principal
@@ -27,9 +28,11 @@ from common.identity.schemas import email_key
 from common.models.identity import Role, UserAccount
 from common.models.orders import CustomerOrder
 from common.orders.status import order_is_open
-from sales_microservice.customers.schemas import CustomerCreate, CustomerUpdate
+from sales_microservice.customers.schemas import CustomerCreate, CustomerSort, CustomerUpdate
 
 ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
+# Sorts an account with no order before any that has one.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class BalanceNotZero(Conflict):
@@ -58,9 +61,20 @@ class CurrentPasswordRequired(InvalidInput):
 
 
 def customer_search(
-    *, q: str | None, role: Role | None, is_active: bool | None
+    *,
+    q: str | None,
+    role: Role | None,
+    is_active: bool | None,
+    sort: CustomerSort = CustomerSort.id,
+    descending: bool = False,
 ) -> Select[tuple[UserAccount]]:
-    statement = select(UserAccount).order_by(UserAccount.id)
+    """The accounts that match, in `sort` order, ties by id; each sort column has an index."""
+    column = getattr(UserAccount, sort.value)
+    if sort is CustomerSort.last_order_at:
+        # NULLs first ascending and last descending on every backend, as MySQL does.
+        column = func.coalesce(column, literal(NEVER, UTCDateTime()))
+    ordering = [column.desc(), UserAccount.id.desc()] if descending else [column, UserAccount.id]
+    statement = select(UserAccount).order_by(*ordering)
     if q:
         statement = statement.where(
             or_(

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.db.types import Money, UTCDateTime
 from common.errors import InvalidInput
 from common.exports.files import Row
 from common.exports.http import keyset_batches
 from common.identity.access import Principal
 from common.models.catalog import Product
 from common.models.identity import Role, UserAccount, WalletEntry, WalletEntryKind
-from common.models.orders import CustomerOrder, OrderItem, OrderStatus
+from common.models.orders import CustomerOrder, OrderItem
 from common.models.sales import Sale
 from common.orders.status import effective_order_status
 from sales_microservice.customers.service import customer_search
@@ -119,30 +118,16 @@ CUSTOMER_COLUMNS = (
     "lifetime_spend",
     "last_order_at",
 )
-# Orders that were paid, refunded ones included; spend counts the ones not refunded.
-_PAID = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.REFUNDED)
 
 
 def lifetime_figures() -> list[ColumnElement[Any]]:
-    """`orders_count` (orders paid, refunded ones included), `lifetime_spend` (paid minus
-    refunded) and `last_order_at` (the latest order placed), one correlated read of the
-    (customer_id, created_at) index each. When the account carries these figures itself,
-    this is the one place to read them from there instead."""
-    mine = CustomerOrder.customer_id == UserAccount.id
-    paid = CustomerOrder.status.in_([status.value for status in _PAID])
-    not_refunded = CustomerOrder.status != OrderStatus.REFUNDED.value
-    count = select(func.count()).where(mine, paid).correlate(UserAccount).scalar_subquery()
-    spend = (
-        select(func.coalesce(func.sum(case((not_refunded, CustomerOrder.total), else_=0)), 0))
-        .where(mine, paid)
-        .correlate(UserAccount)
-        .scalar_subquery()
-    )
-    last = select(func.max(CustomerOrder.created_at)).where(mine).correlate(UserAccount)
+    """`orders_count`, `lifetime_spend` and `last_order_at`, as the account carries them
+    (kept with every order by `common.orders.rollups`)."""
+    account = UserAccount
     return [
-        count.label("orders_count"),
-        type_coerce(spend, Money()).label("lifetime_spend"),
-        type_coerce(last.scalar_subquery(), UTCDateTime()).label("last_order_at"),
+        account.orders_count.expression,
+        account.lifetime_spend.expression,
+        account.last_order_at.expression,
     ]
 
 

@@ -77,6 +77,7 @@ async def create_order(
             actor=actor,
             ttl_seconds=settings.order_reservation_ttl,
             max_pending=settings.order_max_pending_per_customer,
+            timezone=settings.timezone,
         ),
         status_code=status.HTTP_201_CREATED,
     )

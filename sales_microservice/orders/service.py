@@ -24,6 +24,7 @@ from common.identity.access import Principal
 from common.models.identity import UserAccount, WalletEntryKind
 from common.models.orders import CustomerOrder, OrderItem, OrderStatus, OrderStatusChange
 from common.models.sales import Sale, SaleKind
+from common.orders import rollups
 from common.orders.status import (
     change_order_status,
     effective_order_status,
@@ -178,6 +179,7 @@ async def create_order(
     actor: Principal,
     ttl_seconds: int,
     max_pending: int,
+    timezone: ZoneInfo,
 ) -> CustomerOrder:
     """Reserve every line's stock and snapshot its price; the order waits to be paid.
 
@@ -230,6 +232,7 @@ async def create_order(
     )
     reserved.reservation.reference = _reference(order)
     await log_status(session, order, from_status=None, actor_id=actor.id)
+    await rollups.order_placed(session, order, timezone)
     return await get_order(session, order.id, actor=actor)
 
 
@@ -268,6 +271,8 @@ async def pay_order(
         raise _expired(order) from error
     order.paid_at = utcnow()
     await change_order_status(session, order, OrderStatus.PAID, actor_id=actor.id)
+    units = sum(item.quantity for item in items)
+    await rollups.order_paid(session, order, units=units, timezone=timezone)
     return await get_order(session, order.id, actor=actor)
 
 
@@ -285,9 +290,10 @@ async def cancel_order(
     status = effective_order_status(order.status, order.expires_at)
     if status == OrderStatus.PENDING:
         await release_reservation(session, order.reservation_id)
-        await change_order_status(
+        cancelled_at = await change_order_status(
             session, order, OrderStatus.CANCELLED, actor_id=actor.id, reason=request.reason
         )
+        await rollups.order_cancelled(session, order, at=cancelled_at, timezone=timezone)
     elif status == OrderStatus.PAID:
         await apply_wallet_change(
             session,
@@ -310,9 +316,10 @@ async def cancel_order(
             await record_refund(
                 session, sale=sale, quantity=sale.quantity, timezone=timezone, actor=actor.actor
             )
-        await change_order_status(
+        refunded_at = await change_order_status(
             session, order, OrderStatus.REFUNDED, actor_id=actor.id, reason=request.reason
         )
+        await rollups.order_refunded(session, order, at=refunded_at, timezone=timezone)
     elif status == OrderStatus.EXPIRED:
         raise _expired(order)
     else:

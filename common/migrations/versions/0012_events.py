@@ -1,7 +1,7 @@
 """Events: the transactional outbox (`outbox_event`), webhook subscriptions and deliveries.
 
 Revision ID: 0012
-Revises: 0010 (0011 once order rollups land)
+Revises: 0011
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import common.db.types
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

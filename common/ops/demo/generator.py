@@ -8,10 +8,10 @@ date, so the same options give the same rows: the stages run, and draw, in the o
 
 Written for volume (1,000,000 sales in minutes): rows are generated in time order in Python,
 with explicit ids, and sent as multi-row INSERTs in batches (`writer`). Stock is tracked in
-Python and written to `product.stock_on_hand` once at the end; both rollups are built once at
-the end with `rebuild_rollups`. The result is exactly what booking each sale through
-`common.sales.service` would have produced: `reconcile`, `reconcile_wallets` and a rollup
-rebuild all agree with it.
+Python and written to `product.stock_on_hand` once at the end; both sales rollups are built
+once at the end with `rebuild_rollups`, and the order rollups with `rebuild_all_orders`. The
+result is exactly what booking each sale through `common.sales.service` would have produced:
+`reconcile`, `reconcile_wallets` and a rollup rebuild all agree with it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from common.ops.demo.reviews import seed_reviews
 from common.ops.demo.sales import seed_sales
 from common.ops.demo.state import DemoStore
 from common.ops.demo.writer import table_of
+from common.orders.rollups import rebuild_all_orders
 from common.reviews.ratings import recount_ratings
 from common.sales.service import rebuild_rollups
 
@@ -81,6 +82,7 @@ async def seed_demo(
         await recount_ratings(session)
         store.stage("rollups")
         await rebuild_rollups(session)
+        await rebuild_all_orders(session, timezone)
         store.progress.update()
     finally:
         store.progress.close()

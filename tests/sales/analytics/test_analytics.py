@@ -28,6 +28,7 @@ from common.sales.service import record_refund, record_sale
 from tests.fixtures.clients import client_for
 from tests.fixtures.databases import make_settings, migrate
 from tests.fixtures.factories import Catalog, money
+from tests.fixtures.reports import independent_bucket
 
 STORE = ZoneInfo("America/New_York")
 SEED = 20251121
@@ -200,21 +201,6 @@ def reported_metrics(item: dict[str, Any]) -> dict[str, Any]:
             "sales_count",
         )
     }
-
-
-def independent_bucket(interval: str, day: date) -> date:
-    if interval == "day":
-        return day
-    if interval == "week":
-        year, week, _ = day.isocalendar()
-        return date.fromisocalendar(year, week, 1)
-    if interval == "month":
-        return date(day.year, day.month, 1)
-    if interval == "quarter":
-        return date(
-            day.year, {1: 1, 2: 1, 3: 1, 4: 4, 5: 4, 6: 4, 7: 7, 8: 7, 9: 7}.get(day.month, 10), 1
-        )
-    return date(day.year, 1, 1)
 
 
 def within(

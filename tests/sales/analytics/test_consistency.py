@@ -116,6 +116,9 @@ async def test_a_corrupted_rollup_shows_and_rebuild_repairs_it(
         "days": 5,
         "product_rows": 2,
         "category_rows": 2,
+        "order_rows": 0,
+        "customer_rows": 0,
+        "accounts_rewritten": 0,
     }
     after = await check(admin_sales_client, DAY - timedelta(days=2), DAY + timedelta(days=2))
     assert (after["ok"], after["mismatches"]) == (True, [])
