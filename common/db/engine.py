@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from common.config import Settings
 from common.db.dialect import CR_CONN_HOST_ERROR
@@ -100,6 +101,20 @@ def mysql_url(url: URL) -> URL:
     return url
 
 
+def _roll_back_if_open(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
+    """A connection back in the pool ends any transaction it still has open, and only then.
+
+    A session that ended its transaction (commit, or the rollback of its close) has already
+    told the server; a second ROLLBACK would be a round trip that carries nothing, on every
+    request. The server reports whether a transaction is open in every reply's status flags
+    (SERVER_STATUS_IN_TRANS), which asyncmy keeps: a connection returned mid-transaction (an
+    error, a cancelled request) is rolled back as before."""
+    if reset_state.terminate_only:
+        return  # being discarded: nothing to reset
+    if dbapi_connection.driver_connection.get_transaction_status():
+        dbapi_connection.rollback()
+
+
 def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
     """An async engine tuned for the URL's backend."""
     parsed = make_url(url)
@@ -117,7 +132,7 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
         if settings.db_wsrep_sync_wait:
             query["init_command"] = f"SET SESSION wsrep_sync_wait = {settings.db_wsrep_sync_wait}"
         parsed = mysql_url(parsed).set(query=query)
-        return create_async_engine(
+        engine = create_async_engine(
             parsed,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
@@ -126,10 +141,14 @@ def build_engine(url: str | URL, settings: Settings) -> AsyncEngine:
             # A checkout first pings the pooled connection, so links cut while the database
             # was away are replaced by fresh ones and service resumes on its own.
             pool_pre_ping=True,
+            # The pool's own rollback on return is `_roll_back_if_open` below.
+            pool_reset_on_return=None,
             async_creator=_bounded_mysql_connect(
                 parsed, settings.db_connect_timeout, settings.db_read_timeout
             ),
         )
+        event.listen(engine.sync_engine, "reset", _roll_back_if_open)
+        return engine
     raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
 
 
