@@ -9,6 +9,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench import analytics, api, argon2_cost, catalog, exports, harness, import_products, orders
+from bench.galera import add_arguments as add_galera_arguments
+from bench.galera import run as galera
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -22,6 +24,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "argon2": argon2_cost.run,
     "export": exports.export_ledger,
     "roll-forward": exports.roll_forward,
+    # A local three-node Galera cluster against one of its nodes (deploy/galera).
+    "galera": galera,
 }
 
 
@@ -31,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     harness.add_arguments(parser)
     for module in (api, analytics, catalog, import_products, argon2_cost):
         module.add_arguments(parser)
+    add_galera_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
