@@ -69,6 +69,22 @@ async def category_ids(client: httpx.AsyncClient) -> set[int]:
     return {category["id"] for category in page["items"]}
 
 
+def reads_the_replica(products: httpx.AsyncClient) -> Callable[[], Awaitable[bool]]:
+    """Whether the category list shows the row that only the replica has."""
+
+    async def check() -> bool:
+        return REPLICA_ONLY_ID in await category_ids(products)
+
+    return check
+
+
+def reads_the_primary(products: httpx.AsyncClient) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return REPLICA_ONLY_ID not in await category_ids(products)
+
+    return check
+
+
 async def test_lists_read_the_replica_and_one_entity_by_id_the_primary(
     services: Services, replicated_schema: ReplicatedDatabase, primary: Database
 ) -> None:
@@ -125,13 +141,8 @@ async def test_a_replica_whose_replication_stopped_is_bypassed_while_writes_go_o
     settings = replicated_schema.backend.settings
     admin = bearer(await make_account(primary, settings, role=Role.admin), settings)
     async with httpx.AsyncClient(base_url=services.products.url, timeout=30) as products:
-
-        async def lists_read_the_replica() -> bool:
-            return REPLICA_ONLY_ID in await category_ids(products)
-
-        async def lists_read_the_primary() -> bool:
-            return not await lists_read_the_replica()
-
+        lists_read_the_replica = reads_the_replica(products)
+        lists_read_the_primary = reads_the_primary(products)
         await eventually(lists_read_the_replica, "lists read the replica")
         await replicated_schema.on_replica("STOP REPLICA SQL_THREAD")
         try:
@@ -151,3 +162,30 @@ async def test_a_replica_whose_replication_stopped_is_bypassed_while_writes_go_o
         finally:
             await replicated_schema.on_replica("START REPLICA SQL_THREAD")
         await eventually(lists_read_the_replica, "lists read the replica again")
+
+
+async def test_a_replica_lagging_past_the_bound_is_bypassed_until_it_catches_up(
+    services: Services, replicated_schema: ReplicatedDatabase, primary: Database
+) -> None:
+    await replicated_schema.on_replica(INSERT_REPLICA_ONLY_CATEGORY, id=REPLICA_ONLY_ID)
+    settings = replicated_schema.backend.settings
+    admin = bearer(await make_account(primary, settings, role=Role.admin), settings)
+    async with httpx.AsyncClient(base_url=services.products.url, timeout=30) as products:
+        await eventually(reads_the_replica(products), "lists read the replica")
+        # The replica applies every event a minute late: it falls behind as soon as the
+        # primary writes, and the lag grows past the services' bound of 5 s.
+        await replicated_schema.on_replica("STOP REPLICA")
+        await replicated_schema.on_replica("CHANGE MASTER TO MASTER_DELAY = 60")
+        await replicated_schema.on_replica("START REPLICA")
+        try:
+            written = await products.post(f"{API}/categories", json={"name": "Late"}, headers=admin)
+            assert written.status_code == 201
+            await eventually(reads_the_primary(products), "lists bypass the lagging replica")
+            (status,) = await replicated_schema.on_replica("SHOW REPLICA STATUS")
+            assert status["Seconds_Behind_Master"] > 5
+            assert written.json()["id"] in await category_ids(products)
+        finally:
+            await replicated_schema.on_replica("STOP REPLICA")
+            await replicated_schema.on_replica("CHANGE MASTER TO MASTER_DELAY = 0")
+            await replicated_schema.on_replica("START REPLICA")
+        await eventually(reads_the_replica(products), "lists read the caught-up replica again")
