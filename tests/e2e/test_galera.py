@@ -95,6 +95,18 @@ async def admin_headers(cluster: ClusterDatabase) -> dict[str, str]:
     return bearer(admin, cluster.settings)
 
 
+async def product_and_customers(
+    cluster: ClusterDatabase, *, units: int, customers: int
+) -> tuple[int, list[UserAccount]]:
+    """A product with `units` in stock (price 4.00) and customers who can each pay one."""
+    (product,) = await make_products(cluster.settings, cluster.first, units)
+    accounts = [
+        await make_account(cluster.first, cluster.settings, balance=Decimal("4.00"))
+        for _ in range(customers)
+    ]
+    return product, accounts
+
+
 async def test_fifty_clients_through_two_nodes_sell_exactly_twenty_units(
     replicas: ClusterReplicas, cluster_database: ClusterDatabase
 ) -> None:
@@ -167,11 +179,7 @@ async def test_sixty_customers_through_two_nodes_hold_exactly_twenty_five_units(
     replicas: ClusterReplicas, cluster_database: ClusterDatabase
 ) -> None:
     settings = cluster_database.settings
-    (product,) = await make_products(settings, cluster_database.first, 25)
-    customers = [
-        await make_account(cluster_database.first, settings, balance=Decimal("4.00"))
-        for _ in range(60)
-    ]
+    product, customers = await product_and_customers(cluster_database, units=25, customers=60)
 
     async with round_robin(*replicas.sales) as sales:
 
@@ -282,11 +290,7 @@ async def test_sweepers_on_two_nodes_expire_each_unpaid_order_once(
     replicas: ClusterReplicas, cluster_database: ClusterDatabase
 ) -> None:
     settings = cluster_database.settings
-    (product,) = await make_products(settings, cluster_database.first, 12)
-    customers = [
-        await make_account(cluster_database.first, settings, balance=Decimal("4.00"))
-        for _ in range(12)
-    ]
+    product, customers = await product_and_customers(cluster_database, units=12, customers=12)
     async with round_robin(*replicas.sales) as sales:
         placed = await asyncio.gather(
             *(
