@@ -22,6 +22,8 @@ from bench import (
     registration,
     wrk_paths,
 )
+from bench.galera import add_arguments as add_galera_arguments
+from bench.galera import run as galera
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -41,6 +43,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "wrk-product-read": wrk_paths.product_read,
     # The overview in headless Chromium, cold and warm, and its page weight.
     "dashboard": dashboard.run,
+    # A local three-node Galera cluster against one of its nodes (deploy/galera).
+    "galera": galera,
 }
 # Events (docs/events.md): what the outbox costs POST /sales and order payment.
 SCENARIOS["outbox"] = outbox.run
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     modules = (api, analytics, catalog, import_products, argon2_cost, registration, wrk_paths)
     for module in (*modules, dashboard):
         module.add_arguments(parser)
+    add_galera_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:

@@ -10,18 +10,23 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.db import Database, build_engine
+from common.db.types import utcnow
 from common.models.catalog import Product
 from common.models.identity import Role, UserAccount, WalletEntry
+from common.models.inventory import StockReservation
+from common.models.orders import CustomerOrder, OrderStatus, OrderStatusChange
 from common.models.sales import Sale
+from common.ops.sweeper import sweep
 from tests.fixtures.clients import make_products
 from tests.fixtures.databases import make_settings
 from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
@@ -88,6 +93,18 @@ async def stock_and_units_sold(database: Database, product: int) -> tuple[int | 
 async def admin_headers(cluster: ClusterDatabase) -> dict[str, str]:
     admin = await make_account(cluster.first, cluster.settings, role=Role.admin)
     return bearer(admin, cluster.settings)
+
+
+async def product_and_customers(
+    cluster: ClusterDatabase, *, units: int, customers: int
+) -> tuple[int, list[UserAccount]]:
+    """A product with `units` in stock (price 4.00) and customers who can each pay one."""
+    (product,) = await make_products(cluster.settings, cluster.first, units)
+    accounts = [
+        await make_account(cluster.first, cluster.settings, balance=Decimal("4.00"))
+        for _ in range(customers)
+    ]
+    return product, accounts
 
 
 async def test_fifty_clients_through_two_nodes_sell_exactly_twenty_units(
@@ -162,11 +179,7 @@ async def test_sixty_customers_through_two_nodes_hold_exactly_twenty_five_units(
     replicas: ClusterReplicas, cluster_database: ClusterDatabase
 ) -> None:
     settings = cluster_database.settings
-    (product,) = await make_products(settings, cluster_database.first, 25)
-    customers = [
-        await make_account(cluster_database.first, settings, balance=Decimal("4.00"))
-        for _ in range(60)
-    ]
+    product, customers = await product_and_customers(cluster_database, units=25, customers=60)
 
     async with round_robin(*replicas.sales) as sales:
 
@@ -271,6 +284,47 @@ async def test_a_node_cut_off_from_the_cluster_answers_unavailable_while_the_oth
     async with cluster_database.databases[2].session_factory() as session:
         stock = await session.scalar(select(Product.stock_on_hand).where(Product.id == product))
     assert stock == 4  # the sale made while it was away reached it when it came back
+
+
+async def test_sweepers_on_two_nodes_expire_each_unpaid_order_once(
+    replicas: ClusterReplicas, cluster_database: ClusterDatabase
+) -> None:
+    settings = cluster_database.settings
+    product, customers = await product_and_customers(cluster_database, units=12, customers=12)
+    async with round_robin(*replicas.sales) as sales:
+        placed = await asyncio.gather(
+            *(
+                sales.next().post(ORDERS, json=order_body(product), headers=bearer(c, settings))
+                for c in customers
+            )
+        )
+    assert [r.status_code for r in placed] == [201] * 12
+    async with cluster_database.first.session_factory() as session:
+        past = utcnow() - timedelta(minutes=1)
+        await session.execute(update(CustomerOrder).values(expires_at=past))
+        await session.execute(update(StockReservation).values(expires_at=past))
+        await session.commit()
+
+    # Each node's SKIP LOCKED sees only its own locks: both sweepers may claim one order, and
+    # the loser's certification failure reruns its batch, which then finds it expired.
+    results = await asyncio.gather(
+        *(
+            sweep(database, batch_size=3, settings=settings)
+            for database in cluster_database.databases[1:]
+        )
+    )
+
+    assert sum(result.orders_expired for result in results) == 12
+    for database in cluster_database.databases:
+        async with database.session_factory() as session:
+            expired = await session.scalar(
+                select(func.count()).where(OrderStatusChange.to_status == OrderStatus.EXPIRED.value)
+            )
+            still_pending = await session.scalar(
+                select(func.count()).where(CustomerOrder.status != OrderStatus.EXPIRED.value)
+            )
+        assert (expired, still_pending) == (12, 0)
+    await assert_every_node_reconciles(cluster_database)
 
 
 async def test_a_node_killed_mid_load_rejoins_by_ist_and_every_node_agrees(

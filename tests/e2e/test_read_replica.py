@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
@@ -55,6 +56,26 @@ async def primary(replicated_schema: ReplicatedDatabase) -> AsyncIterator[Databa
     await database.dispose()
 
 
+@dataclass
+class ProductsService:
+    client: httpx.AsyncClient
+    admin: dict[str, str]
+
+
+@pytest.fixture
+async def products(
+    services: Services, replicated_schema: ReplicatedDatabase, primary: Database
+) -> AsyncIterator[ProductsService]:
+    """A client of the products service and an admin's headers, once its lists read the
+    replica, which alone has the category `REPLICA_ONLY_ID`."""
+    await replicated_schema.on_replica(INSERT_REPLICA_ONLY_CATEGORY, id=REPLICA_ONLY_ID)
+    settings = replicated_schema.backend.settings
+    admin = bearer(await make_account(primary, settings, role=Role.admin), settings)
+    async with httpx.AsyncClient(base_url=services.products.url, timeout=30) as client:
+        await eventually(reads_the_replica(client), "lists read the replica")
+        yield ProductsService(client, admin)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     """Until `check()` holds (replication and the replica check take a moment)."""
     for _ in range(100):
@@ -69,22 +90,34 @@ async def category_ids(client: httpx.AsyncClient) -> set[int]:
     return {category["id"] for category in page["items"]}
 
 
+def reads_the_replica(products: httpx.AsyncClient) -> Callable[[], Awaitable[bool]]:
+    """Whether the category list shows the row that only the replica has."""
+
+    async def check() -> bool:
+        return REPLICA_ONLY_ID in await category_ids(products)
+
+    return check
+
+
+def reads_the_primary(products: httpx.AsyncClient) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return REPLICA_ONLY_ID not in await category_ids(products)
+
+    return check
+
+
 async def test_lists_read_the_replica_and_one_entity_by_id_the_primary(
-    services: Services, replicated_schema: ReplicatedDatabase, primary: Database
+    products: ProductsService,
 ) -> None:
-    await replicated_schema.on_replica(INSERT_REPLICA_ONLY_CATEGORY, id=REPLICA_ONLY_ID)
-    admin = bearer(
-        await make_account(primary, replicated_schema.backend.settings, role=Role.admin),
-        replicated_schema.backend.settings,
+    assert REPLICA_ONLY_ID in await category_ids(products.client)
+    by_id = await products.client.get(f"{API}/categories/{REPLICA_ONLY_ID}")
+    assert (by_id.status_code, by_id.json()["code"]) == (404, "category_not_found")
+    # What a client just wrote it reads back at once, whatever the replica has yet.
+    created = await products.client.post(
+        f"{API}/categories", json={"name": "New"}, headers=products.admin
     )
-    async with httpx.AsyncClient(base_url=services.products.url, timeout=30) as products:
-        assert REPLICA_ONLY_ID in await category_ids(products)
-        by_id = await products.get(f"{API}/categories/{REPLICA_ONLY_ID}")
-        assert (by_id.status_code, by_id.json()["code"]) == (404, "category_not_found")
-        # What a client just wrote it reads back at once, whatever the replica has yet.
-        created = await products.post(f"{API}/categories", json={"name": "New"}, headers=admin)
-        read_back = await products.get(f"{API}/categories/{created.json()['id']}")
-        assert read_back.json()["name"] == "New"
+    read_back = await products.client.get(f"{API}/categories/{created.json()['id']}")
+    assert read_back.json()["name"] == "New"
 
 
 async def test_a_sale_reaches_the_replicas_report_which_always_agrees_with_itself(
@@ -119,35 +152,47 @@ async def test_a_sale_reaches_the_replicas_report_which_always_agrees_with_itsel
 
 
 async def test_a_replica_whose_replication_stopped_is_bypassed_while_writes_go_on(
-    services: Services, replicated_schema: ReplicatedDatabase, primary: Database
+    products: ProductsService, replicated_schema: ReplicatedDatabase
 ) -> None:
-    await replicated_schema.on_replica(INSERT_REPLICA_ONLY_CATEGORY, id=REPLICA_ONLY_ID)
-    settings = replicated_schema.backend.settings
-    admin = bearer(await make_account(primary, settings, role=Role.admin), settings)
-    async with httpx.AsyncClient(base_url=services.products.url, timeout=30) as products:
+    await replicated_schema.on_replica("STOP REPLICA SQL_THREAD")
+    try:
+        (status,) = await replicated_schema.on_replica("SHOW REPLICA STATUS")
+        assert status["Seconds_Behind_Master"] is None  # the lag is unknown: not current
+        await eventually(reads_the_primary(products.client), "lists bypass the stopped replica")
+        created = await products.client.post(
+            f"{API}/categories", json={"name": "Later"}, headers=products.admin
+        )
+        assert created.status_code == 201
+        # Listed at once (from the primary), though the replica does not have it.
+        assert created.json()["id"] in await category_ids(products.client)
+        on_replica = await replicated_schema.on_replica(
+            "SELECT id FROM category WHERE id = :id", id=created.json()["id"]
+        )
+        assert on_replica == []
+    finally:
+        await replicated_schema.on_replica("START REPLICA SQL_THREAD")
+    await eventually(reads_the_replica(products.client), "lists read the replica again")
 
-        async def lists_read_the_replica() -> bool:
-            return REPLICA_ONLY_ID in await category_ids(products)
 
-        async def lists_read_the_primary() -> bool:
-            return not await lists_read_the_replica()
-
-        await eventually(lists_read_the_replica, "lists read the replica")
-        await replicated_schema.on_replica("STOP REPLICA SQL_THREAD")
-        try:
-            (status,) = await replicated_schema.on_replica("SHOW REPLICA STATUS")
-            assert status["Seconds_Behind_Master"] is None  # the lag is unknown: not current
-            await eventually(lists_read_the_primary, "lists bypass the stopped replica")
-            created = await products.post(
-                f"{API}/categories", json={"name": "Later"}, headers=admin
-            )
-            assert created.status_code == 201
-            # Listed at once (from the primary), though the replica does not have it.
-            assert created.json()["id"] in await category_ids(products)
-            on_replica = await replicated_schema.on_replica(
-                "SELECT id FROM category WHERE id = :id", id=created.json()["id"]
-            )
-            assert on_replica == []
-        finally:
-            await replicated_schema.on_replica("START REPLICA SQL_THREAD")
-        await eventually(lists_read_the_replica, "lists read the replica again")
+async def test_a_replica_lagging_past_the_bound_is_bypassed_until_it_catches_up(
+    products: ProductsService, replicated_schema: ReplicatedDatabase
+) -> None:
+    # The replica applies every event a minute late: it falls behind as soon as the primary
+    # writes, and the lag grows past the services' bound of 5 s.
+    await replicated_schema.on_replica("STOP REPLICA")
+    await replicated_schema.on_replica("CHANGE MASTER TO MASTER_DELAY = 60")
+    await replicated_schema.on_replica("START REPLICA")
+    try:
+        written = await products.client.post(
+            f"{API}/categories", json={"name": "Late"}, headers=products.admin
+        )
+        assert written.status_code == 201
+        await eventually(reads_the_primary(products.client), "lists bypass the lagging replica")
+        (status,) = await replicated_schema.on_replica("SHOW REPLICA STATUS")
+        assert status["Seconds_Behind_Master"] > 5
+        assert written.json()["id"] in await category_ids(products.client)
+    finally:
+        await replicated_schema.on_replica("STOP REPLICA")
+        await replicated_schema.on_replica("CHANGE MASTER TO MASTER_DELAY = 0")
+        await replicated_schema.on_replica("START REPLICA")
+    await eventually(reads_the_replica(products.client), "lists read the caught-up replica")
