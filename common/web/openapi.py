@@ -190,8 +190,15 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
     and every one documents 503."""
 
     def build() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
+        if app.openapi_schema is None:
+            app.openapi_schema = spec()
+        # FastAPI adds the request's root path (a proxy's prefix) to `app.servers` before it
+        # asks for the spec, so operations are tried under the prefix.
+        if app.servers:
+            return {**app.openapi_schema, "servers": app.servers}
+        return app.openapi_schema
+
+    def spec() -> dict[str, Any]:
         schema = get_openapi(
             title=app.title,
             version=app.version,
@@ -243,7 +250,6 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]]) -> None:
                             "example": problem_example(int(status)),
                         }
                         response["content"] = {PROBLEM_MEDIA_TYPE: media}
-        app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]

@@ -16,8 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from common.db import Database
+from common.models.identity import Role
 from tests.fixtures.browser import artifact_path, launch_browser
 from tests.fixtures.databases import migrated_backend
+from tests.fixtures.factories import PASSWORD, make_account
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, free_port, running
 
 SERVICES = {"products": PRODUCTS_APP, "sales": SALES_APP}
@@ -158,3 +161,80 @@ async def test_the_pages_policy_refuses_other_origins(
     assert [word for word in ("http:", "https:", "*") if word in policy] == []
     assert sorted(set(violations["seen"])) == ["connect-src", "script-src-elem"]
     assert violations["injected"] is False  # an inline script not in the page's hashes
+
+
+PREFIX = "/shop/products"
+PROXY = "http://shop.test"
+
+
+@pytest.fixture(scope="module")
+async def prefixed(fresh_database_url: Callable[[str], object]) -> AsyncIterator[tuple[str, str]]:
+    """The products service told it is served under `PREFIX` (uvicorn's `--root-path`, as a
+    reverse proxy that strips the prefix needs), with an admin: (its URL, the admin's e-mail)."""
+    backend = await migrated_backend(fresh_database_url, "sqlite")
+    database = Database.from_settings(backend.settings)
+    try:
+        admin = await make_account(database, backend.settings, role=Role.admin)
+    finally:
+        await database.dispose()
+    process = ServiceProcess(backend, PRODUCTS_APP, environment={"UVICORN_ROOT_PATH": PREFIX})
+    async with running(process):
+        yield process.url, admin.email
+
+
+async def behind_the_prefix(page: Any, service_url: str) -> None:
+    """The reverse proxy, played by the browser: `PROXY + PREFIX + path` is fetched from the
+    service at `path`; anything else is refused."""
+
+    async def forward(route: Any) -> None:
+        url = route.request.url
+        if not url.startswith(PROXY + PREFIX + "/"):
+            await route.abort()
+            return
+        response = await route.fetch(url=service_url + url[len(PROXY + PREFIX) :])
+        await route.fulfill(response=response)
+
+    await page.route("**/*", forward)
+
+
+async def test_docs_behind_a_path_prefix_reach_their_spec_and_sign_in(
+    prefixed: tuple[str, str], browser: Any
+) -> None:
+    """Behind a proxy's prefix, Swagger UI loads its assets and spec under the prefix, signs in
+    at the prefix's `auth/token` (the relative `tokenUrl`) and tries an operation there with
+    the token it got; nothing is asked of the proxy's root."""
+    service_url, admin_email = prefixed
+    context = await browser.new_context()
+    page = await context.new_page()
+    log = PageLog()
+    page.on("request", lambda request: log.requests.append(request.url))
+    page.on("requestfailed", lambda request: log.failed.append(request.url))
+    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+    await behind_the_prefix(page, service_url)
+    try:
+        await page.goto(f"{PROXY}{PREFIX}/docs", wait_until="networkidle")
+        await page.wait_for_selector(".opblock", timeout=30_000)
+        await page.click("button.authorize")
+        await page.fill("#oauth_username", admin_email)
+        await page.fill("#oauth_password", PASSWORD)
+        async with page.expect_response(lambda r: r.url.endswith("/auth/token")) as signing_in:
+            await page.click(".auth-btn-wrapper button.authorize")
+        token = await signing_in.value
+        await page.click(".auth-btn-wrapper button.btn-done")
+        operation = page.locator("#operations-inventory-get_summary")
+        await operation.locator(".opblock-summary").click()
+        await operation.locator("button.try-out__btn").click()
+        async with page.expect_response(lambda r: "/inventory/summary" in r.url) as trying:
+            await operation.locator("button.execute").click()
+        tried = await trying.value
+        authorization = await tried.request.header_value("authorization")
+    finally:
+        await context.close()
+    assert (token.url, token.status) == (f"{PROXY}{PREFIX}/auth/token", 200)
+    assert (tried.url, tried.status) == (f"{PROXY}{PREFIX}/api/v1/inventory/summary", 200)
+    assert authorization is not None
+    assert authorization.startswith("Bearer ")
+    assert f"{PROXY}{PREFIX}/openapi.json" in log.requests
+    assert [url for url in log.requests if not url.startswith(f"{PROXY}{PREFIX}/")] == []
+    assert log.failed == []
+    assert log.errors == []
