@@ -8,7 +8,17 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import analytics, api, argon2_cost, catalog, exports, harness, import_products, orders
+from bench import (
+    analytics,
+    api,
+    argon2_cost,
+    catalog,
+    exports,
+    harness,
+    import_products,
+    order_analytics,
+    orders,
+)
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
     "product-read": api.product_read,
@@ -22,6 +32,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "argon2": argon2_cost.run,
     "export": exports.export_ledger,
     "roll-forward": exports.roll_forward,
+    # Issue 16: who buys and how often.
+    "order-analytics": order_analytics.run,
 }
 
 
