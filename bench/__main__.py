@@ -17,6 +17,7 @@ from bench import (
     exports,
     harness,
     import_products,
+    order_analytics,
     orders,
     outbox,
     registration,
@@ -45,6 +46,8 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] 
     "dashboard": dashboard.run,
     # A local three-node Galera cluster against one of its nodes (deploy/galera).
     "galera": galera,
+    # Issue 16: who buys and how often.
+    "order-analytics": order_analytics.run,
 }
 # Events (docs/events.md): what the outbox costs POST /sales and order payment.
 SCENARIOS["outbox"] = outbox.run
