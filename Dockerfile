@@ -35,4 +35,6 @@ COPY --from=build /app /app
 RUN mkdir -p /app/var && chown 10001:10001 /app/var
 USER 10001:10001
 EXPOSE 8000 8001
-CMD ["uvicorn", "products_microservice.main:app", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--proxy-headers"]
+# X-Forwarded-For is believed only from TRUSTED_PROXIES (none when unset; uvicorn alone would
+# believe 127.0.0.1): a shell, so the setting reaches the flag at run time.
+CMD ["sh", "-c", "exec uvicorn products_microservice.main:app --host 0.0.0.0 --port 8000 --loop uvloop --http httptools --no-access-log --proxy-headers --forwarded-allow-ips \"${TRUSTED_PROXIES:-}\""]

@@ -153,9 +153,11 @@ cmd_dev() {
   fi
   trap stop_dev_services EXIT
   trap 'stop_dev_services; exit 130' INT TERM
-  "$VENV/bin/uvicorn" products_microservice.main:app --host 127.0.0.1 --port "$PRODUCTS_PORT" "${reload[@]}" &
+  # X-Forwarded-For is believed only from TRUSTED_PROXIES (none when unset); uvicorn alone
+  # would believe it from 127.0.0.1, i.e. from anything on this machine.
+  "$VENV/bin/uvicorn" products_microservice.main:app --host 127.0.0.1 --port "$PRODUCTS_PORT" --forwarded-allow-ips "${TRUSTED_PROXIES:-}" "${reload[@]}" &
   DEV_PIDS+=($!) DEV_NAMES+=("products (:$PRODUCTS_PORT)")
-  "$VENV/bin/uvicorn" sales_microservice.main:app --host 127.0.0.1 --port "$SALES_PORT" "${reload[@]}" &
+  "$VENV/bin/uvicorn" sales_microservice.main:app --host 127.0.0.1 --port "$SALES_PORT" --forwarded-allow-ips "${TRUSTED_PROXIES:-}" "${reload[@]}" &
   DEV_PIDS+=($!) DEV_NAMES+=("sales (:$SALES_PORT)")
   say "products: http://127.0.0.1:$PRODUCTS_PORT/docs"
   say "sales:    http://127.0.0.1:$SALES_PORT/docs"

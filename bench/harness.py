@@ -233,6 +233,8 @@ async def running(
         "--no-access-log",
         "--log-level",
         "warning",
+        "--forwarded-allow-ips",
+        (env or {}).get("TRUSTED_PROXIES", ""),
         cwd=ROOT,
         env={
             **os.environ,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,6 +87,41 @@ class Settings(BaseSettings):
     # Argon2 operations one process runs at once (each holds its memory cost: 64 MiB by
     # default); the others wait for a slot without holding a worker thread or a connection.
     password_hash_max_concurrency: int = Field(default=2, ge=1, le=64)
+    # IP addresses or networks of the reverse proxies whose X-Forwarded-For (and -Proto) is
+    # believed, comma-separated; empty (the default): none, the peer address is the client's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {proxy!r} is not an IP address or network (a proxy is "
+                    "named by its address; `*` would let any client choose its own address)"
+                ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_with_credentials(self) -> Settings:
+        # The services allow credentials (the bearer token) cross-origin; with `*` Starlette
+        # reflects any origin, so every site could call the API as its signed-in visitor.
+        if "*" in self.cors_origins:
+            raise ValueError(
+                "CORS_ORIGINS=* cannot be combined with credentials (the services allow them): "
+                "list the dashboard's origins instead, e.g. CORS_ORIGINS=https://admin.example.com"
+            )
+        return self
+
     # --- end identity hardening ---
     # An Idempotency-Key is remembered this long; an in-flight claim older than the lease is
     # treated as abandoned (its request died before committing) and may be taken over.

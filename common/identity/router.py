@@ -31,8 +31,9 @@ AUTH_TAG = {
 
 
 def client_address(request: Request) -> str:
-    """The peer address. Behind a reverse proxy run uvicorn with `--proxy-headers` and
-    `--forwarded-allow-ips`, so this is the client's address and not the proxy's."""
+    """The client's address: the peer's, or what X-Forwarded-For says when the peer is one
+    of `TRUSTED_PROXIES` (resolved by the app's outermost middleware, and by uvicorn started
+    with `--forwarded-allow-ips` from the same setting). Never a header from anyone else."""
     return request.client.host if request.client else "unknown"
 
 

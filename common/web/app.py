@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common import __version__
 from common.config import Settings, get_settings
@@ -24,7 +25,11 @@ from common.web.health import router as health_router
 from common.web.limits import BodySizeLimitMiddleware
 from common.web.logging import configure_logging
 from common.web.metrics import http_metrics, metrics_registry
-from common.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from common.web.middleware import (
+    REQUEST_ID_HEADER,
+    RequestContextMiddleware,
+    SensitiveResponseHeadersMiddleware,
+)
 from common.web.openapi import install_openapi, operation_id
 from common.web.tracing import instrument_app, instrument_engine, tracer_provider_from_environment
 
@@ -145,8 +150,14 @@ def create_app(
         DocsSecurityMiddleware,
         pages=["/docs", REDOC_URL, "/docs/oauth2-redirect"],
     )
+    app.add_middleware(
+        SensitiveResponseHeadersMiddleware, path_prefixes=("/auth/", f"{API_PREFIX}/auth/")
+    )
     # Added last, so it is the outermost: every response, even a crash, carries the id.
     app.add_middleware(RequestContextMiddleware)
+    # Outside even that, so logs and every limit see the client as TRUSTED_PROXIES say:
+    # X-Forwarded-For is believed only from those addresses (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if tracer_provider is not None:
         # Outside even that, so the request's log lines are written inside its span.
         instrument_app(app, tracer_provider)

@@ -76,3 +76,35 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(token)
             caller_trace_id_var.reset(trace_token)
+
+
+# Answers that carry credentials or account data: never cached, never sniffed, never framed.
+SENSITIVE_RESPONSE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"cache-control", b"no-store"),
+)
+
+
+class SensitiveResponseHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff`, `Content-Security-Policy: frame-ancestors 'none'` and
+    `Cache-Control: no-store` on every answer under `path_prefixes` (tokens, accounts), errors
+    included; a header the route set itself is replaced."""
+
+    def __init__(self, app: ASGIApp, *, path_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.path_prefixes = path_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self.path_prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SENSITIVE_RESPONSE_HEADERS:
+                    headers[name.decode()] = value.decode()
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -101,10 +101,11 @@ async def delete_category(session: SessionDep, category_id: CategoryId, _admin: 
 
 
 def for_viewer(product: ProductRead, viewer: Principal | None) -> ProductRead:
-    """Catalog reads are public, but what a product costs the shop is for admins only."""
+    """Catalog reads are public, but what a product costs the shop and its exact stock are
+    for admins only (others see `stock_status`)."""
     if viewer is not None and viewer.is_admin:
         return product
-    return product.model_copy(update={"cost_price": None})
+    return product.public_view()
 
 
 @products_router.get(

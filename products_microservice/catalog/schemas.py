@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, computed_field
+from pydantic import ConfigDict, Field, PrivateAttr, computed_field
 
 from common.catalog.schemas import (
     CategoryDescription,
@@ -170,9 +170,13 @@ class ProductRead(Schema):
     )
     image_url: str | None
     status: ProductStatus
-    low_stock_threshold: int
-    stock_on_hand: int
-    reserved: int = Field(description="Units held by active reservations")
+    # Exact stock is the shop's business (a competitor or a scalper reads it): admins see the
+    # numbers, everyone else `stock_status` only.
+    low_stock_threshold: int | None = Field(description="Admins only, null for everyone else")
+    stock_on_hand: int | None = Field(description="Admins only, null for everyone else")
+    reserved: int | None = Field(
+        description="Units held by active reservations; admins only, null for everyone else"
+    )
     rating_count: int = Field(description="Approved reviews")
     rating_average: Decimal | None = Field(
         description="Mean rating of approved reviews (2 decimals); null without any"
@@ -180,12 +184,34 @@ class ProductRead(Schema):
     created_at: datetime
     updated_at: datetime
 
-    @computed_field(description="On hand minus reserved")  # type: ignore[prop-decorator]
+    # Worked out from the numbers when the product is read, so it survives `public_view`.
+    _stock_status: StockStatus = PrivateAttr(default=StockStatus.OUT_OF_STOCK)
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.available is not None and self.low_stock_threshold is not None:
+            self._stock_status = stock_status_of(self.available, self.low_stock_threshold)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="On hand minus reserved; admins only, null for everyone else"
+    )
     @property
-    def available(self) -> int:
+    def available(self) -> int | None:
+        if self.stock_on_hand is None or self.reserved is None:
+            return None
         return self.stock_on_hand - self.reserved
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field(description="What everyone sees of the stock")  # type: ignore[prop-decorator]
     @property
     def stock_status(self) -> StockStatus:
-        return stock_status_of(self.available, self.low_stock_threshold)
+        return self._stock_status
+
+    def public_view(self) -> ProductRead:
+        """What anyone but an admin sees: no cost, no stock numbers, the status only."""
+        return self.model_copy(
+            update={
+                "cost_price": None,
+                "low_stock_threshold": None,
+                "stock_on_hand": None,
+                "reserved": None,
+            }
+        )
