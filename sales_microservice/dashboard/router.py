@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from common.identity.access import Public
 from common.web import SettingsDep
+from common.web.openapi import documented_routes
 from sales_microservice.dashboard.assets import (
     PLOTLY,
     content_security_policy,
@@ -49,7 +50,8 @@ async def _serve(request: Request, name: str) -> Response:
     responses={200: {"content": {"text/html": {}}, "description": "The page"}},
 )
 async def dashboard_page(_public: Public, request: Request, settings: SettingsDep) -> HTMLResponse:
-    paths = (getattr(route, "path", "") for route in request.app.routes)
+    # As served, with the routers' prefixes (FastAPI nests included routers).
+    paths = (route.path or "" for route in documented_routes(request.app))
     return HTMLResponse(
         await render_index(settings, paths=paths),
         headers={
