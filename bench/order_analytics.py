@@ -35,9 +35,10 @@ GENERATE = (
     "'Bench', 1, 10.00, 'active', 0, 0, 0, 0, NOW(6), NOW(6))",
     "INSERT INTO stock_reservation (id, status, expires_at, created_at, updated_at) "
     "VALUES (1, 'confirmed', NOW(6), NOW(6), NOW(6))",
-    "INSERT INTO user_account (id, email, full_name, password_hash, role, is_active, "
-    "wallet_balance, orders_count, lifetime_spend, created_at, updated_at) "
-    "SELECT seq, CONCAT('buyer', seq, '@bench.example'), CONCAT('Buyer ', seq), 'x', "
+    "INSERT INTO user_account (id, email, email_key, full_name, password_hash, role, "
+    "is_active, wallet_balance, orders_count, lifetime_spend, created_at, updated_at) "
+    "SELECT seq, CONCAT('buyer', seq, '@bench.example'), CONCAT('buyer', seq, '@bench.example'), "
+    "CONCAT('Buyer ', seq), 'x', "
     "'customer', 1, 0, 0, 0, NOW(6), NOW(6) FROM seq_1_to_{customers}",
     # Order n: placed at n/N of the year, by a customer picked by a multiplicative hash;
     # paid a minute later (n % 10 < 8), cancelled (8) or left to expire (9).

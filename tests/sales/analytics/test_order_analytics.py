@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 
 from common.db import Database
 from common.db.types import utcnow
+from common.identity.schemas import email_key
 from common.models.identity import Role, UserAccount
 from common.models.inventory import StockReservation
 from common.models.orders import CustomerOrder, OrderItem, OrderStatusChange
@@ -111,6 +112,7 @@ async def _generate(database: Database) -> list[Order]:
         accounts = [
             {
                 "email": f"buyer{n}@example.com",
+                "email_key": email_key(f"buyer{n}@example.com"),
                 "full_name": f"Buyer {n}",
                 "password_hash": "not-a-hash",
                 "role": Role.customer.value,
