@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from common.identity.schemas import (
     AccountRead,
@@ -20,6 +20,27 @@ from common.schemas.base import PatchSchema, Schema
 
 class CustomerRead(AccountRead):
     """An account with its lifetime order figures (kept with every order, never recounted)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "email": "ada@example.com",
+                    "full_name": "Ada Lovelace",
+                    "phone": "+44 20 7946 0958",
+                    "role": "customer",
+                    "is_active": True,
+                    "wallet_balance": "0.00",
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "updated_at": "2026-03-01T09:30:00Z",
+                    "orders_count": 3,
+                    "lifetime_spend": "84.50",
+                    "last_order_at": "2026-03-20T17:05:00Z",
+                }
+            ]
+        }
+    )
 
     orders_count: int = Field(description="Orders paid, refunded ones included")
     lifetime_spend: Decimal = Field(description="What those orders paid, minus refunds")
