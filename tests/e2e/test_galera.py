@@ -29,8 +29,16 @@ from common.models.sales import Sale
 from common.ops.sweeper import sweep
 from tests.fixtures.clients import make_products
 from tests.fixtures.databases import make_settings
-from tests.fixtures.factories import API, ORDERS, bearer, make_account, order_body
+from tests.fixtures.factories import (
+    API,
+    ORDERS,
+    bearer,
+    create_category,
+    make_account,
+    order_body,
+)
 from tests.fixtures.galera import ClusterDatabase, LocalCluster
+from tests.fixtures.imports import csv_bytes, upload
 from tests.fixtures.ledgers import assert_ledgers_reconcile
 from tests.fixtures.processes import PRODUCTS_APP, SALES_APP, ServiceProcess, round_robin, running
 from tests.fixtures.races import outcomes, sell_and_correct, sell_one
@@ -324,6 +332,52 @@ async def test_sweepers_on_two_nodes_expire_each_unpaid_order_once(
                 select(func.count()).where(CustomerOrder.status != OrderStatus.EXPIRED.value)
             )
         assert (expired, still_pending) == (12, 0)
+    await assert_every_node_reconciles(cluster_database)
+
+
+IMPORT_HEADER = ["sku", "name", "category", "price", "cost_price", "stock"]
+
+
+async def test_imports_through_two_nodes_at_once_write_every_row_once_on_every_node(
+    replicas: ClusterReplicas, cluster_database: ClusterDatabase
+) -> None:
+    """Two catalog files imported at once through the products replicas on nodes 2 and 3,
+    then each file again through the other node: every row written once, the second pass
+    finds nothing to change, and stock and ledgers agree on all three nodes."""
+    headers = await admin_headers(cluster_database)
+    first, second = (
+        httpx.AsyncClient(base_url=process.url, headers=headers, timeout=60)
+        for process in replicas.products
+    )
+    async with first, second:
+        await create_category(first, "Galera tea")
+        files = [
+            csv_bytes(
+                [IMPORT_HEADER]
+                + [
+                    [f"GT-{half}-{n}", f"Tea {half}-{n}", "Galera tea", "3.50", "1.25", "4"]
+                    for n in range(40)
+                ]
+            )
+            for half in ("A", "B")
+        ]
+        reports = await asyncio.gather(upload(first, files[0]), upload(second, files[1]))
+        again = await asyncio.gather(upload(second, files[0]), upload(first, files[1]))
+
+    for response in (*reports, *again):
+        assert response.status_code == 200, response.text
+    assert [(r.json()["created"], r.json()["failed"]) for r in reports] == [(40, 0), (40, 0)]
+    assert [(r.json()["unchanged"], r.json()["created"]) for r in again] == [(40, 0), (40, 0)]
+    for database in cluster_database.databases:
+        async with database.session_factory() as session:
+            imported = (
+                await session.execute(
+                    select(func.count(), func.sum(Product.stock_on_hand)).where(
+                        Product.sku.like("GT-%")
+                    )
+                )
+            ).one()
+        assert tuple(imported) == (80, 320)
     await assert_every_node_reconciles(cluster_database)
 
 
