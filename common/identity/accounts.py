@@ -140,10 +140,13 @@ async def add_account(
     phone: str | None,
     role: Role,
 ) -> UserAccount:
-    """`create_account` with the password already hashed (outside any transaction)."""
+    """`create_account` with the password already hashed (outside any transaction).
+
+    Written first, not looked up first: the unique `email_key` decides (a taken address is
+    409 from `flush_account`). On SQLite a transaction that reads before it writes cannot
+    write once another has committed since its read (an immediate "database is locked", no
+    waiting): 50 concurrent registrations hit that and answered 503."""
     email = normalize_email(email)
-    if await find_account_by_email(session, email) is not None:
-        raise EmailExists(f"An account with {email} already exists.")
     account = UserAccount(
         full_name=full_name, phone=phone, password_hash=password_hash, role=role.value
     )

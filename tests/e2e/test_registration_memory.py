@@ -27,11 +27,6 @@ PRODUCTION_ARGON2 = {
     "PASSWORD_HASH_PARALLELISM": "4",
     "PASSWORD_HASH_MAX_CONCURRENCY": "2",
     "REGISTER_MAX_PER_ADDRESS": str(REGISTRATIONS),
-    # Embedded SQLite lets one writer in at a time: 50 registrations' throttle and account
-    # writes queue behind each other while two hashes hold both cores, which once outlasted
-    # the default 5 s wait (a 503 database_busy). What is measured here is memory and the
-    # read, so SQLite may wait longer; MariaDB needs nothing of this.
-    "SQLITE_BUSY_TIMEOUT_MS": "30000",
 }
 
 
